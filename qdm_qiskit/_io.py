@@ -1,0 +1,83 @@
+"""Atomic file writes shared by every room that persists artifacts.
+
+A reader never sees a half-written file: bytes go to a temporary file in the destination
+directory, are flushed to disk, and the temporary file is renamed over the target. If anything
+fails, the temporary file is removed and a :class:`~qdm_qiskit.errors.QdmError` names the path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from qdm_qiskit.errors import QdmError
+
+_NEW_FILE_MODE = 0o644
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Fail early, before expensive work, if ``path`` cannot be written.
+
+    Creates missing parent directories, then creates and removes a probe file beside the target.
+
+    Returns:
+        The path as a :class:`~pathlib.Path`.
+
+    Raises:
+        QdmError: if the path is a directory or its directory cannot be created or written.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise QdmError(f"{target}: is a directory, expected a file path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise QdmError(f"{target}: cannot write here ({exc.strerror or exc})") from exc
+    return target
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Open a binary stream whose content replaces ``path`` only if the block succeeds.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.bin"
+        >>> with atomic_writer(target) as stream:
+        ...     _ = stream.write(b"payload")
+        >>> target.read_bytes()
+        b'payload'
+    """
+    target = check_writable(path)
+    # mkstemp creates files private (0600); give the result the usual mode of a data file, or
+    # keep the mode of the file being replaced.
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else _NEW_FILE_MODE
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp_name, target)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise QdmError(f"{target}: write failed ({exc.strerror or exc})") from exc
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path."""
+    with atomic_writer(path) as stream:
+        stream.write(data)
+    return Path(path)

@@ -1,0 +1,152 @@
+"""``qdm data``: generate and inspect quark/gluon jet files."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from qdm_qiskit._io import atomic_write_bytes, check_writable
+from qdm_qiskit.data import (
+    GeneratorSettings,
+    generate_jets,
+    jet_images,
+    load_jets,
+    sample_path,
+    save_jets,
+)
+from qdm_qiskit.data.generate import MAX_SEED
+from qdm_qiskit.data.summary import discrimination_auc, summarize_jets
+from qdm_qiskit.results.figures import jet_image_preview_png
+
+DEFAULT_INSPECT_DIR = Path("results") / "inspect"
+
+
+@click.group()
+def data() -> None:
+    """Quark/gluon jet data: generate offline with Pythia 8 + FastJet, inspect files."""
+
+
+@data.command()
+@click.option(
+    "--jets",
+    "n_jets",
+    type=click.IntRange(min=1),
+    required=True,
+    help="Number of jets (half quark, half gluon).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    required=True,
+    help="Seed; the same seed gives a byte-identical file.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output .npz file (EnergyFlow layout).",
+)
+@click.option(
+    "--pthat-min",
+    type=click.FloatRange(min=0, min_open=True),
+    default=400.0,
+    show_default=True,
+    help="Pythia PhaseSpace:pTHatMin [GeV].",
+)
+@click.option(
+    "--pthat-max",
+    type=click.FloatRange(min=0, min_open=True),
+    default=700.0,
+    show_default=True,
+    help="Pythia PhaseSpace:pTHatMax [GeV].",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Events per Pythia batch (memory vs speed; never changes the output).",
+)
+def generate(
+    n_jets: int, seed: int, out: Path, pthat_min: float, pthat_max: float, batch_size: int
+) -> None:
+    r"""Generate quark/gluon jets offline and write them atomically in the EnergyFlow layout.
+
+    Recipe: pp at 14 TeV, Z(->nu nu)+jet, anti-kT R=0.4, jet pT in [500, 550] GeV, |y| < 1.7,
+    u/d/s quark jets. About a minute per 1000 jets on one core.
+
+    \b
+    Example:
+      qdm data generate --jets 2000 --seed 1 --out results/qg_jets_2000.npz
+    """
+    check_writable(out)  # fail before minutes of generation, not after
+    settings = GeneratorSettings(pthat_min_gev=pthat_min, pthat_max_gev=pthat_max)
+    command = f"qdm data generate --jets {n_jets} --seed {seed}"
+    if (pthat_min, pthat_max) != (400.0, 700.0):
+        command += f" --pthat-min {pthat_min:g} --pthat-max {pthat_max:g}"
+    start = time.perf_counter()
+    with click.progressbar(length=n_jets, label="generating jets", file=sys.stderr) as bar:
+        dataset = generate_jets(
+            n_jets, seed=seed, settings=settings, batch_size=batch_size, progress=bar.update
+        )
+    dataset = dataclasses.replace(dataset, metadata={**dataset.metadata, "command": command})
+    save_jets(out, dataset)
+    events = dataset.metadata["events_generated"]
+    click.echo(
+        f"wrote {dataset.n_jets} jets ({int(dataset.y.sum())} quark, "
+        f"{int((dataset.y == 0).sum())} gluon) from {sum(events.values())} events to {out} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+
+
+@data.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--png",
+    "png",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to save the image preview [default: results/inspect/<name>.png].",
+)
+@click.option(
+    "--npix",
+    type=click.IntRange(min=2, max=64),
+    default=16,
+    show_default=True,
+    help="Pixels per side of the preview images.",
+)
+def inspect(files: tuple[Path, ...], png: Path | None, npix: int) -> None:
+    r"""Summarise jet files: counts per class, multiplicity and mass, and an image preview.
+
+    With no FILES, inspects the sample shipped with the package.
+
+    \b
+    Examples:
+      qdm data inspect
+      qdm data inspect QG_jets.npz QG_jets_1.npz --png preview.png
+    """
+    paths = list(files) or [sample_path()]
+    dataset = load_jets(paths)
+    png = check_writable(png or DEFAULT_INSPECT_DIR / f"{paths[0].stem}.png")
+    for source in dataset.metadata["sources"]:
+        made_by = source["metadata"].get("command")
+        click.echo(
+            f"file: {source['path']} ({source['n_jets']} jets)"
+            + (f"\n  made by: {made_by}" if made_by else "")
+        )
+    table = summarize_jets(dataset)
+    click.echo(f"max particles per jet (padding width): {dataset.X.shape[1]}")
+    click.echo(table.to_string(float_format=lambda v: f"{v:.2f}"))
+    aucs = discrimination_auc(dataset)
+    click.echo(
+        "quark/gluon ROC AUC by single observable: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in aucs.items())
+    )
+    images = jet_images(dataset.X, npix=npix)
+    atomic_write_bytes(png, jet_image_preview_png(images, dataset.y, title=paths[0].name))
+    click.echo(f"image preview: {png}")

@@ -1,0 +1,69 @@
+"""Entry point of the ``qdm`` command and its error policy.
+
+Errors in the user's input (:class:`~qdm_qiskit.errors.QdmError`) print one line and exit with
+status 2; unexpected exceptions print one line and exit with status 1. ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+import qdm_qiskit
+from qdm_qiskit.cli.data import data
+from qdm_qiskit.cli.env import env
+from qdm_qiskit.errors import QdmError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+class QdmGroup(click.Group):
+    """A click group that turns exceptions into one-line messages (unless ``--debug``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand, applying the error policy."""
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except QdmError as exc:
+            if debug:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except Exception as exc:
+            if debug:
+                raise
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {exc}); "
+                "rerun with --debug for the traceback",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=QdmGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(qdm_qiskit.__version__, "--version", prog_name="qdm")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    r"""qdm: quantum diffusion models for high-energy-physics jets, native to Qiskit.
+
+    \b
+    Examples:
+      qdm data inspect                      # summarise the shipped quark/gluon sample
+      qdm data generate --jets 2000 --seed 1 --out jets.npz
+      qdm env                               # versions, for bug reports
+    """
+
+
+cli.add_command(data)
+cli.add_command(env)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="qdm")

@@ -1,0 +1,58 @@
+"""Validated option dataclasses: one helper to build them from plain mappings.
+
+Option classes across the toolkit are frozen dataclasses that validate in ``__post_init__``.
+:func:`options_from_dict` is how configs (JSON/TOML) become option objects: it rejects unknown
+fields, so a typo raises instead of being silently ignored, as ``extra="forbid"`` does in
+qiskit-ibm-runtime's options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from qdm_qiskit.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def options_from_dict(cls: type[T], data: Mapping[str, Any], *, context: str | None = None) -> T:
+    """Build option dataclass ``cls`` from ``data``, rejecting unknown fields.
+
+    Lists become tuples so that the frozen result stays hashable.
+
+    Args:
+        cls: a dataclass type.
+        data: field values by name.
+        context: what to name in error messages (defaults to the class name).
+
+    Raises:
+        ConfigError: for an unknown field (with a close-match suggestion) or an invalid value.
+    """
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a dataclass")
+    where = context or cls.__name__
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a table of options, got {type(data).__name__}")
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = [key for key in data if key not in names]
+    if unknown:
+        key = unknown[0]
+        hint = difflib.get_close_matches(key, names, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ConfigError(f"{where}: unknown option {key!r}{suggestion}; known: {', '.join(names)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def options_to_dict(options: Any) -> dict[str, Any]:
+    """Return the fields of option dataclass ``options`` as JSON-ready values (tuples as lists)."""
+    return {
+        f.name: list(v) if isinstance(v := getattr(options, f.name), tuple) else v
+        for f in dataclasses.fields(options)
+    }
