@@ -12,9 +12,9 @@ class QdmError(Exception):
     """Base class of user-facing errors; ``str(error)`` is the whole message."""
 
 
-class DataError(QdmError):
+class DataError(QdmError, ValueError):
     """A data file or data array is unreadable or does not follow the expected format."""
 
 
-class ConfigError(QdmError):
+class ConfigError(QdmError, ValueError):
     """A configuration or option value is unknown, of the wrong type or out of range."""

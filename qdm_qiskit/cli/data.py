@@ -20,6 +20,7 @@ from qdm_qiskit.data import (
 )
 from qdm_qiskit.data.generate import MAX_SEED
 from qdm_qiskit.data.summary import discrimination_auc, summarize_jets
+from qdm_qiskit.errors import DataError
 from qdm_qiskit.results.figures import jet_image_preview_png
 
 DEFAULT_INSPECT_DIR = Path("results") / "inspect"
@@ -84,11 +85,11 @@ def generate(
     Example:
       qdm data generate --jets 2000 --seed 1 --out results/qg_jets_2000.npz
     """
-    check_writable(out)  # fail before minutes of generation, not after
     settings = GeneratorSettings(pthat_min_gev=pthat_min, pthat_max_gev=pthat_max)
+    check_writable(out)  # fail before minutes of generation, not after
     command = f"qdm data generate --jets {n_jets} --seed {seed}"
     if (pthat_min, pthat_max) != (400.0, 700.0):
-        command += f" --pthat-min {pthat_min:g} --pthat-max {pthat_max:g}"
+        command += f" --pthat-min {pthat_min!r} --pthat-max {pthat_max!r}"
     start = time.perf_counter()
     with click.progressbar(length=n_jets, label="generating jets", file=sys.stderr) as bar:
         dataset = generate_jets(
@@ -132,21 +133,26 @@ def inspect(files: tuple[Path, ...], png: Path | None, npix: int) -> None:
     """
     paths = list(files) or [sample_path()]
     dataset = load_jets(paths)
+    try:  # everything is computed before anything is printed or written
+        table = summarize_jets(dataset)
+        aucs = discrimination_auc(dataset)
+        preview = jet_image_preview_png(
+            jet_images(dataset.X, npix=npix), dataset.y, title=paths[0].name
+        )
+    except DataError as exc:
+        raise DataError(f"{', '.join(str(p) for p in paths)}: {exc}") from exc
     png = check_writable(png or DEFAULT_INSPECT_DIR / f"{paths[0].stem}.png")
+    atomic_write_bytes(png, preview)
     for source in dataset.metadata["sources"]:
         made_by = source["metadata"].get("command")
         click.echo(
             f"file: {source['path']} ({source['n_jets']} jets)"
             + (f"\n  made by: {made_by}" if made_by else "")
         )
-    table = summarize_jets(dataset)
     click.echo(f"max particles per jet (padding width): {dataset.X.shape[1]}")
     click.echo(table.to_string(float_format=lambda v: f"{v:.2f}"))
-    aucs = discrimination_auc(dataset)
     click.echo(
         "quark/gluon ROC AUC by single observable: "
         + ", ".join(f"{k} {v:.3f}" for k, v in aucs.items())
     )
-    images = jet_images(dataset.X, npix=npix)
-    atomic_write_bytes(png, jet_image_preview_png(images, dataset.y, title=paths[0].name))
     click.echo(f"image preview: {png}")

@@ -17,6 +17,7 @@ import fastjet
 import numpy as np
 import pythia8mc
 
+from qdm_qiskit.data.particles import rapidity
 from qdm_qiskit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class JetSource:
         hardest = ak.argmax(jet_pt, axis=1, keepdims=True)
         lead = ak.firsts(jets[hardest])
         lead_pt = ak.fill_none(ak.firsts(jet_pt[hardest]), 0.0)
-        lead_y = ak.fill_none(_rapidity(lead.E, lead.pz), np.inf)
+        lead_y = ak.fill_none(rapidity(lead.E, lead.pz), np.inf)
         passed = ak.to_numpy(
             keep_event
             & (lead_pt >= s.jet_pt_min_gev)
@@ -106,10 +107,6 @@ def _is_any(values: ak.Array, choices: Sequence[int]) -> ak.Array:
     return mask
 
 
-def _rapidity(energy: ak.Array | np.ndarray, pz: ak.Array | np.ndarray) -> ak.Array:
-    return 0.5 * np.log((energy + pz) / (energy - pz))
-
-
 def _rows(particles: ak.Array, jet_phi: np.ndarray) -> list[np.ndarray]:
     """Turn per-jet particle records into ``(n, 4)`` arrays of (pt, y, phi, pid)."""
     counts = ak.to_numpy(ak.num(particles))
@@ -121,7 +118,7 @@ def _rows(particles: ak.Array, jet_phi: np.ndarray) -> list[np.ndarray]:
     owner_phi = np.repeat(jet_phi, counts)
     # Wrap particle phi into [jet phi - pi, jet phi + pi), as in the EnergyFlow files.
     phi = owner_phi + np.mod(np.arctan2(py, px) - owner_phi + np.pi, 2 * np.pi) - np.pi
-    table = np.stack([pt, _rapidity(energy, pz), phi, pid], axis=1)
+    table = np.stack([pt, rapidity(energy, pz), phi, pid], axis=1)
     owner = np.repeat(np.arange(counts.size), counts)
     table = table[np.lexsort((-pt, owner))]  # per jet, decreasing pt
     return np.split(table, np.cumsum(counts)[:-1])

@@ -72,11 +72,16 @@ class JetDataset:
         return np.count_nonzero(self.X[:, :, 0] > 0, axis=1)
 
     def subset(self, indices: np.ndarray | Sequence[int]) -> JetDataset:
-        """Return the jets at ``indices`` (for example a split), trimmed to their own padding."""
-        idx = np.asarray(indices, dtype=np.int64)
-        X = self.X[idx]
+        """Return the jets at ``indices`` or a boolean mask, trimmed to their own padding."""
+        selector = np.asarray(indices)
+        if selector.dtype == bool:
+            if selector.shape != (self.n_jets,):
+                raise DataError(f"mask of shape {selector.shape} for {self.n_jets} jets")
+            selector = np.flatnonzero(selector)
+        X = self.X[selector.astype(np.int64)]
+        # Padding trails the particles (validated), so the widest multiplicity is the width.
         width = max(int(np.count_nonzero(X[:, :, 0] > 0, axis=1).max(initial=1)), 1)
-        return JetDataset(X[:, :width].copy(), self.y[idx].copy(), dict(self.metadata))
+        return JetDataset(X[:, :width].copy(), self.y[selector].copy(), dict(self.metadata))
 
 
 def validate_jets(X: Any, y: Any, *, source: str) -> tuple[np.ndarray, np.ndarray]:
@@ -119,6 +124,10 @@ def validate_jets(X: Any, y: Any, *, source: str) -> tuple[np.ndarray, np.ndarra
             f"{source}: {int(bad_padding.sum())} padding rows (pt = 0) are not all zero "
             f"(first in jet {jet})"
         )
+    interleaved = padding[:, :-1] & ~padding[:, 1:]
+    if interleaved.any():
+        jet = int(np.argwhere(interleaved.any(axis=1))[0, 0])
+        raise DataError(f"{source}: padding rows must follow all particles (first bad jet {jet})")
     empty = padding.all(axis=1)
     if empty.any():
         raise DataError(
@@ -179,6 +188,8 @@ def load_jets(paths: PathLike | Sequence[PathLike], *, limit: int | None = None)
         X, y, meta = _read_npz(Path(path))
         parts.append((X, y))
         sources.append({"path": str(path), "n_jets": int(X.shape[0]), "metadata": meta})
+        if limit is not None and sum(len(part_y) for _, part_y in parts) >= limit:
+            break
     width = max(X.shape[1] for X, _ in parts)
     X_all = np.concatenate([np.pad(X, ((0, 0), (0, width - X.shape[1]), (0, 0))) for X, _ in parts])
     y_all = np.concatenate([y for _, y in parts])
@@ -193,7 +204,11 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     if path.is_dir():
         raise DataError(f"{path}: is a directory, expected an .npz file")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        _check_declared_sizes(path)
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(f"{path}: a single .npy array, expected an .npz with X and y")
+        with loaded as archive:
             missing = [key for key in ("X", "y") if key not in archive.files]
             if missing:
                 raise DataError(
@@ -222,6 +237,34 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         if not isinstance(meta, dict):
             raise DataError(f"{path}: metadata must be a JSON object, got {type(meta).__name__}")
     return X, y, meta
+
+
+def _check_declared_sizes(path: Path) -> None:
+    """Refuse members whose .npy header declares more data than the member holds.
+
+    A corrupt or hostile header (say shape ``(1, 10**11, 4)``) would otherwise make numpy try to
+    allocate terabytes before noticing the file is short.
+    """
+    if not zipfile.is_zipfile(path):
+        return  # np.load reports what it is (or is not)
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with zf.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(member)
+            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if declared > info.file_size:
+                raise DataError(
+                    f"{path}: member {info.filename} declares shape {shape} ({declared} bytes) "
+                    f"but holds {info.file_size} bytes"
+                )
 
 
 def save_jets(path: PathLike, dataset: JetDataset) -> Path:

@@ -13,6 +13,7 @@ the gluon sample ``2 * seed + 2``, and the two are merged with a permutation dra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,7 +33,12 @@ _PROCESS_SWITCH: dict[Process, str] = {
     "quark": "WeakBosonAndParton:qg2gmZq",
     "gluon": "WeakBosonAndParton:qqbar2gmZg",
 }
-_NEUTRINOS = (12, 14, 16)
+#: Settings that GeneratorSettings owns; overriding them through ``pythia_commands`` would make
+#: the recorded seed, process or phase space untrue.
+_RESERVED_PREFIXES = ("random:", "weakbosonandparton:", "beams:ecm", "phasespace:pthat", "23:")
+#: Stop when fewer than one event in this many yields a jet (after _ACCEPTANCE_CHECK_EVENTS).
+_MIN_ACCEPTANCE = 1e-3
+_ACCEPTANCE_CHECK_EVENTS = 5000
 
 
 @dataclass(frozen=True)
@@ -66,26 +72,32 @@ class GeneratorSettings:
 
     def __post_init__(self) -> None:
         numbers = (
-            "ecm_gev",
-            "jet_radius",
-            "jet_pt_min_gev",
-            "jet_pt_max_gev",
-            "jet_abs_rapidity_max",
-            "pthat_min_gev",
-            "pthat_max_gev",
-        )
+            "ecm_gev", "jet_radius", "jet_pt_min_gev", "jet_pt_max_gev",
+            "jet_abs_rapidity_max", "pthat_min_gev", "pthat_max_gev",
+        )  # fmt: skip
         for name in numbers:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
         if self.jet_pt_min_gev >= self.jet_pt_max_gev:
-            raise ValueError("jet_pt_min_gev must be below jet_pt_max_gev")
+            raise ConfigError("jet_pt_min_gev must be below jet_pt_max_gev")
         if self.pthat_min_gev >= self.pthat_max_gev:
-            raise ValueError("pthat_min_gev must be below pthat_max_gev")
+            raise ConfigError("pthat_min_gev must be below pthat_max_gev")
         if not isinstance(self.light_quarks_only, bool):
-            raise ValueError("light_quarks_only must be true or false")
-        if not all(isinstance(c, str) for c in self.pythia_commands):
-            raise ValueError("pythia_commands must be a list of strings")
+            raise ConfigError("light_quarks_only must be true or false")
+        for command in self.pythia_commands:
+            if not isinstance(command, str):
+                raise ConfigError(f"pythia_commands must be strings, got {command!r}")
+            if command.strip().lower().startswith(_RESERVED_PREFIXES):
+                raise ConfigError(
+                    f"pythia_commands may not set {command!r}: the seed, process, beam energy and "
+                    "pTHat window are GeneratorSettings fields and arguments"
+                )
 
     def pythia_commands_for(self, process: Process, pythia_seed: int) -> list[str]:
         """Return the full list of Pythia settings for one sample."""
@@ -203,6 +215,11 @@ def _generate_sample(
     accepted: list[np.ndarray] = []
     n_events = 0
     while len(accepted) < n_wanted:
+        if n_events >= _ACCEPTANCE_CHECK_EVENTS and len(accepted) < _MIN_ACCEPTANCE * n_events:
+            raise ConfigError(
+                f"only {len(accepted)} {process} jets passed the selection in {n_events} events; "
+                "check that the pTHat window can produce jets in the jet pT window"
+            )
         batch = source.next_batch(batch_size)
         taken = batch.jets[: n_wanted - len(accepted)]
         accepted.extend(jet for _, jet in taken)

@@ -42,7 +42,11 @@ def jet_images(X: np.ndarray, *, npix: int = 8, radius: float = 0.4) -> np.ndarr
     if (total <= 0).any():
         raise DataError("every jet needs at least one particle with positive pt")
     dy = rap - (pt * rap).sum(axis=1, keepdims=True) / total
-    dphi = phi - (pt * phi).sum(axis=1, keepdims=True) / total
+    # Azimuth relative to the hardest particle, wrapped, so files whose phi is not already
+    # continuous around the jet (phi near 0 and 2 pi) are binned correctly too.
+    hardest = np.take_along_axis(phi, pt.argmax(axis=1)[:, None], axis=1)
+    rel_phi = np.mod(phi - hardest + np.pi, 2 * np.pi) - np.pi
+    dphi = rel_phi - (pt * rel_phi).sum(axis=1, keepdims=True) / total
     # Bins of width 2R/npix; the upper edge R belongs to the last bin, as in numpy.histogram2d.
     iy = _bin_index(dy, npix, radius)
     iphi = _bin_index(dphi, npix, radius)
@@ -58,7 +62,9 @@ def jet_images(X: np.ndarray, *, npix: int = 8, radius: float = 0.4) -> np.ndarr
 
 
 def _bin_index(delta: np.ndarray, npix: int, radius: float) -> np.ndarray:
-    """Pixel index of each offset, -1 outside ``[-radius, radius]``."""
+    """Pixel index of each offset, -1 outside ``[-radius, radius]`` (both edges included)."""
     index = np.floor((delta + radius) / (2 * radius) * npix).astype(np.int64)
-    index = np.where(delta == radius, npix - 1, index)
-    return np.where((index >= 0) & (index < npix), index, -1)
+    # Rounding can push values at (or a hair below) +radius to index npix: they belong to the
+    # last pixel, as in numpy.histogram2d.
+    index = np.clip(index, 0, npix - 1)
+    return np.where(np.abs(delta) <= radius, index, -1)

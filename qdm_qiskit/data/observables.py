@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qdm_qiskit.data.particles import four_momenta
+from qdm_qiskit.data.particles import four_momenta, rapidity
 
 #: Columns returned by :func:`jet_observables`, in order.
 OBSERVABLES: tuple[str, ...] = (
@@ -86,7 +86,7 @@ def _jet_axes(X: np.ndarray, *, masses: str) -> _JetAxes:
     energy, px, py, pz = np.moveaxis(four_momenta(X, masses=masses).sum(axis=1), -1, 0)
     return _JetAxes(
         pt=np.hypot(px, py),
-        rapidity=0.5 * np.log((energy + pz) / (energy - pz)),
+        rapidity=rapidity(energy, pz),
         phi=np.arctan2(py, px),
         mass=np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)),
     )

@@ -68,3 +68,8 @@ def four_momenta(X: np.ndarray, *, masses: str = "pid") -> np.ndarray:
     m = masses_from_pids(X[..., 3]) if masses == "pid" else np.zeros_like(pt)
     mt = np.where(pt > 0, np.sqrt(pt**2 + m**2), 0.0)
     return np.stack([mt * np.cosh(rap), pt * np.cos(phi), pt * np.sin(phi), mt * np.sinh(rap)], -1)
+
+
+def rapidity(energy: np.ndarray, pz: np.ndarray) -> np.ndarray:
+    """Rapidity ``y = 1/2 ln((E + pz) / (E - pz))``, the coordinate jets are clustered in."""
+    return 0.5 * np.log((energy + pz) / (energy - pz))

@@ -65,6 +65,10 @@ def make_splits(
             f"split fractions must be 3 non-negative numbers summing to 1: {fractions}"
         )
     labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0:
+        raise ConfigError(f"labels must be a non-empty 1-D array, got shape {labels.shape}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[], [], []]
     for value in np.unique(labels):

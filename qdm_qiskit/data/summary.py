@@ -42,12 +42,15 @@ def discrimination_auc(dataset: JetDataset) -> dict[str, float]:
     """ROC AUC of single observables for telling quark from gluon jets (0.5 = no power).
 
     Each observable is oriented so that the AUC is at least 0.5 (gluon jets have more
-    constituents, larger mass, smaller pT^D).
+    constituents, larger mass, smaller pT^D). With only one class present every AUC is NaN.
     """
-    obs = jet_observables(dataset.X)
+    names = ("multiplicity", "mass", "ptd", "girth")
     is_gluon = dataset.y == GLUON
+    if is_gluon.all() or not is_gluon.any():
+        return dict.fromkeys(names, float("nan"))
+    obs = jet_observables(dataset.X)
     out = {}
-    for name in ("multiplicity", "mass", "ptd", "girth"):
+    for name in names:
         auc = roc_auc(obs[name].to_numpy(), is_gluon)
         out[name] = max(auc, 1.0 - auc)
     return out

@@ -319,3 +319,42 @@ def test_inspect_valid_file(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == PNG_MAGIC
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_inspect_single_class_file_reports_nan_auc(tmp_path: Path) -> None:
+    X, y = make_jets()
+    path = save_jets(tmp_path / "quarks.npz", JetDataset(X, np.ones_like(y)))
+    result = run("data", "inspect", str(path), "--png", str(tmp_path / "p.png"))
+    assert result.exit_code == 0, result.output
+    assert "multiplicity nan" in result.stdout
+    assert (tmp_path / "p.png").exists()
+
+
+def test_inspect_npy_file(tmp_path: Path) -> None:
+    X, _ = make_jets()
+    path = tmp_path / "jets.npy"
+    np.save(path, X)
+    png = tmp_path / "p.png"
+    result = run("data", "inspect", str(path), "--png", str(png))
+    assert_one_error_line(result, str(path), "single .npy array")
+    assert not png.exists()
+
+
+def test_inspect_unknown_pid_names_the_file(tmp_path: Path) -> None:
+    X, y = make_jets()
+    X[0, 0, 3] = 999999
+    path = save_jets(tmp_path / "exotic.npz", JetDataset(X, y))
+    png = tmp_path / "p.png"
+    result = run("data", "inspect", str(path), "--png", str(png))
+    assert_one_error_line(result, str(path), "999999")
+    assert not png.exists()
+
+
+def test_generate_inconsistent_pthat_window_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "sub" / "dir" / "x.npz"
+    result = run(
+        "data", "generate", "--jets", "2", "--seed", "0", "--out", str(out),
+        "--pthat-min", "800", "--pthat-max", "700",
+    )  # fmt: skip
+    assert_one_error_line(result, "pthat_min_gev must be below pthat_max_gev")
+    assert not (tmp_path / "sub").exists()

@@ -138,8 +138,8 @@ def test_several_files_padded_to_widest(tmp_path: Path) -> None:
     assert limited.n_jets == 4
     np.testing.assert_array_equal(limited.X, ds.X[:4])
     np.testing.assert_array_equal(limited.y, ds.y[:4])
-    # The source list still describes the files, not the limited result.
-    assert [s["n_jets"] for s in limited.metadata["sources"]] == [3, 2, 4]
+    # Files beyond the limit are not read; the sources list the files that were.
+    assert [s["n_jets"] for s in limited.metadata["sources"]] == [3, 2]
     # A limit beyond the total keeps everything.
     assert load_jets(paths, limit=100).n_jets == 9
 
@@ -532,3 +532,43 @@ def test_written_files_are_world_readable_and_keep_an_existing_mode(tmp_path: Pa
     path.chmod(0o640)
     save_jets(path, make_dataset())
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_padding_between_particles_is_rejected() -> None:
+    X, y = make_jets()
+    X[0, 1] = 0.0  # a padding row between two particles
+    with pytest.raises(DataError, match="padding rows must follow all particles"):
+        validate_jets(X, y, source="gappy")
+
+
+def test_subset_accepts_a_boolean_mask() -> None:
+    ds = make_dataset(n_jets=6)
+    quarks = ds.subset(ds.y == 1)
+    assert quarks.n_jets == 3
+    assert (quarks.y == 1).all()
+    np.testing.assert_array_equal(quarks.multiplicity, ds.multiplicity[ds.y == 1])
+    with pytest.raises(DataError, match="mask"):
+        ds.subset(np.array([True, False]))
+
+
+def test_plain_npy_file_is_a_data_error(tmp_path: Path) -> None:
+    X, _ = make_jets()
+    path = tmp_path / "jets.npy"
+    np.save(path, X)
+    with pytest.raises(DataError, match=r"single \.npy array"):
+        load_jets(path)
+
+
+def test_header_declaring_a_huge_array_is_refused_before_allocation(tmp_path: Path) -> None:
+    X, y = make_jets()
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        header = {"descr": "<f8", "fortran_order": False, "shape": (1, 10**11, 4)}
+        buffer = __import__("io").BytesIO()
+        np.lib.format.write_array_header_1_0(buffer, header)
+        zf.writestr("X.npy", buffer.getvalue() + X.tobytes())
+        buffer = __import__("io").BytesIO()
+        np.lib.format.write_array(buffer, y.astype(float))
+        zf.writestr("y.npy", buffer.getvalue())
+    with pytest.raises(DataError, match=r"declares shape \(1, 100000000000, 4\)"):
+        load_jets(path)

@@ -14,7 +14,6 @@ from qdm_qiskit.data import (
     load_jets,
     load_sample,
     pythia_seeds,
-    sample_path,
     save_jets,
 )
 from qdm_qiskit.data.generate import MAX_SEED
@@ -70,10 +69,37 @@ def test_odd_count_gives_the_extra_jet_to_quarks():
     assert (int(jets.y.sum()), jets.n_jets) == (2, 3)
 
 
-def test_sample_metadata_survives_a_file_round_trip(tmp_path):
-    path = save_jets(tmp_path / "copy.npz", load_sample())
+def test_generated_metadata_survives_a_file_round_trip(tiny_generated, tmp_path):
+    path = save_jets(tmp_path / "copy.npz", tiny_generated)
     reloaded = load_jets(path)
-    np.testing.assert_array_equal(reloaded.X, load_jets(sample_path()).X)
+    np.testing.assert_array_equal(reloaded.X, tiny_generated.X)
+    assert reloaded.metadata["sources"][0]["metadata"] == tiny_generated.metadata
+
+
+def test_settings_validate_on_direct_construction():
+    """The CLI builds settings directly: errors must be ConfigError (exit 2), not ValueError."""
+    for bad in ({"pthat_min_gev": float("nan")}, {"jet_radius": float("inf")},
+                {"pthat_min_gev": 800.0}):  # fmt: skip
+        with pytest.raises(ConfigError):
+            GeneratorSettings(**bad)
+
+
+@pytest.mark.parametrize(
+    "command", ["Random:seed = 5", "random:setSeed = off", "WeakBosonAndParton:all = on",
+                "Beams:eCM = 13000", "PhaseSpace:pTHatMin = 10", "23:onMode = on"],
+)  # fmt: skip
+def test_commands_that_would_falsify_the_record_are_refused(command):
+    with pytest.raises(ConfigError, match="may not set"):
+        GeneratorSettings(pythia_commands=(command,))
+
+
+def test_generation_stops_when_no_jet_can_pass(monkeypatch):
+    from qdm_qiskit.data import generate as generate_module
+
+    monkeypatch.setattr(generate_module, "_ACCEPTANCE_CHECK_EVENTS", 200)
+    settings = GeneratorSettings(pthat_min_gev=10.0, pthat_max_gev=20.0)
+    with pytest.raises(ConfigError, match="passed the selection in"):
+        generate_jets(2, seed=0, settings=settings)
 
 
 @pytest.mark.parametrize(

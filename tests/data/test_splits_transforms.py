@@ -56,6 +56,19 @@ def test_minmax_constant_feature_and_bad_input():
     np.testing.assert_array_equal(scaler.transform(np.array([[1.5, 5.0]])), [[0.5, 0.0]])
     with pytest.raises(DataError):
         MinMaxScaler.fit(np.array([[np.nan, 1.0]]))
+    with pytest.raises(DataError, match="fitted on 2 features, got 1"):
+        scaler.transform(np.ones((4, 1)))
+    with pytest.raises(ConfigError, match="lacks scale"):
+        MinMaxScaler.from_dict({"kind": "minmax", "minimum": [0.0, 1.0]})
+    with pytest.raises(ConfigError):
+        MinMaxScaler.from_dict({"kind": "minmax", "minimum": [0.0, 1.0], "scale": [1.0]})
+
+
+@pytest.mark.parametrize(("labels", "seed"), [(np.array([]), 0), (np.zeros((2, 2)), 0),
+                                              (np.zeros(5), -1), (np.zeros(5), 1.5)])  # fmt: skip
+def test_bad_split_inputs(labels, seed):
+    with pytest.raises(ConfigError):
+        make_splits(labels, seed=seed)
 
 
 @pytest.mark.parametrize("n_qubits", [1, 2, 3, 4])
@@ -89,12 +102,33 @@ def test_pca_reconstruction_improves_with_qubits(sample):
     assert all(a > b for a, b in itertools.pairwise(errors))
 
 
+def test_pca_sign_convention_makes_components_unique():
+    """Row order and a global sign flip leave the fitted components unchanged."""
+    x = np.random.default_rng(0).normal(size=(50, 10)) * np.arange(1, 11)
+    reference = PCALatent.fit(x, n_qubits=2).components
+    permuted = PCALatent.fit(x[np.random.default_rng(1).permutation(50)], n_qubits=2)
+    negated = PCALatent.fit(-x, n_qubits=2)
+    np.testing.assert_allclose(permuted.components, reference, atol=1e-12)
+    np.testing.assert_allclose(negated.components, reference, atol=1e-12)
+    assert (reference[np.arange(4), np.abs(reference).argmax(axis=1)] > 0).all()
+
+
 def test_pca_is_deterministic_and_validates():
     x = np.random.default_rng(0).normal(size=(50, 10))
-    a, b = PCALatent.fit(x, n_qubits=2), PCALatent.fit(x.copy(), n_qubits=2)
-    np.testing.assert_array_equal(a.components, b.components)
     with pytest.raises(ConfigError):
         PCALatent.fit(x, n_qubits=4)  # 16 components from 10 features
+    with pytest.raises(ConfigError, match="more than 8 training samples"):
+        PCALatent.fit(x[:8], n_qubits=3)  # centring leaves rank 7 < 8
+    fitted = PCALatent.fit(x, n_qubits=2)
+    with pytest.raises(DataError, match="fitted on 10 features, got 1"):
+        fitted.transform(np.ones((3, 1)))
+    with pytest.raises(DataError, match="fitted on 4 features"):
+        fitted.inverse_transform(np.ones((3, 5)))
+    stored = fitted.to_dict()
+    with pytest.raises(ConfigError, match="lacks components"):
+        PCALatent.from_dict({k: v for k, v in stored.items() if k != "components"})
+    with pytest.raises(ConfigError, match="needs components of shape"):
+        PCALatent.from_dict({**stored, "n_qubits": 5})
     with pytest.raises(ConfigError):
         PCALatent.fit(x, n_qubits=0)
     with pytest.raises(ConfigError):
