@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 import qdm_qiskit
+from qdm_qiskit.cli.build import build
 from qdm_qiskit.cli.data import data
 from qdm_qiskit.cli.env import env
 from qdm_qiskit.errors import QdmError
@@ -56,10 +57,12 @@ def cli(debug: bool) -> None:
     Examples:
       qdm data inspect                      # summarise the shipped quark/gluon sample
       qdm data generate --jets 2000 --seed 1 --out jets.npz
+      qdm build circuits.toml --target fake:FakeFez   # circuits -> QPY, ISA
       qdm env                               # versions, for bug reports
     """
 
 
+cli.add_command(build)
 cli.add_command(data)
 cli.add_command(env)
 

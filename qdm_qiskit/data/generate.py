@@ -72,9 +72,14 @@ class GeneratorSettings:
 
     def __post_init__(self) -> None:
         numbers = (
-            "ecm_gev", "jet_radius", "jet_pt_min_gev", "jet_pt_max_gev",
-            "jet_abs_rapidity_max", "pthat_min_gev", "pthat_max_gev",
-        )  # fmt: skip
+            "ecm_gev",
+            "jet_radius",
+            "jet_pt_min_gev",
+            "jet_pt_max_gev",
+            "jet_abs_rapidity_max",
+            "pthat_min_gev",
+            "pthat_max_gev",
+        )
         for name in numbers:
             value = getattr(self, name)
             if (

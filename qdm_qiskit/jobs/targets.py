@@ -1,0 +1,117 @@
+"""Execution targets by name: the one place that turns ``"fake:FakeFez"`` into a backend.
+
+- ``aer``: the ideal Aer simulator;
+- ``aer:<fake>``: Aer with a fake backend's noise model and target (``AerSimulator.from_backend``);
+- ``fake:<fake>``: a fake backend from ``qiskit_ibm_runtime.fake_provider`` (Runtime local
+  testing mode: Aer with the snapshot's noise);
+- ``ibm:<backend>``: a real IBM Quantum backend, with credentials from ``QISKIT_IBM_TOKEN`` /
+  ``QISKIT_IBM_INSTANCE`` or the saved Qiskit account (never stored by qdm-qiskit).
+
+Fake names are matched case-insensitively with or without the ``Fake`` prefix (``fez``,
+``FakeFez``, ``fake_fez``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from qiskit.providers import BackendV2
+
+from qdm_qiskit.errors import ConfigError
+
+KINDS = ("aer", "fake", "ibm")
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A parsed target string.
+
+    Attributes:
+        kind: ``aer``, ``fake`` or ``ibm``.
+        backend: the fake or IBM backend name (``None`` for plain ``aer``).
+    """
+
+    kind: str
+    backend: str | None
+
+    @property
+    def label(self) -> str:
+        """Canonical string form, also a safe file-name part."""
+        return self.kind if self.backend is None else f"{self.kind}-{self.backend}"
+
+
+def parse_target(text: str) -> TargetSpec:
+    """Parse ``aer``, ``aer:<fake>``, ``fake:<fake>`` or ``ibm:<backend>``."""
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError("target must be a non-empty string such as 'aer' or 'fake:FakeFez'")
+    kind, _, backend = text.strip().partition(":")
+    if kind not in KINDS:
+        raise ConfigError(
+            f"unknown target kind {kind!r} in {text!r}; use aer, aer:<fake>, "
+            "fake:<fake> or ibm:<backend>"
+        )
+    if kind in ("fake", "ibm") and not backend:
+        raise ConfigError(f"target {text!r} needs a backend name, e.g. {kind}:FakeFez")
+    if kind in ("aer", "fake") and backend:
+        backend = fake_backend_class_name(backend)
+    return TargetSpec(kind, backend or None)
+
+
+def fake_backend_names() -> list[str]:
+    """Class names of the fake backends shipped with qiskit-ibm-runtime."""
+    from qiskit_ibm_runtime import fake_provider
+
+    return sorted(
+        name
+        for name in dir(fake_provider)
+        if name.startswith("Fake")
+        and name not in ("FakeProviderForBackendV2", "FakeProvider")
+        and not name.startswith("FakeFractional")
+    )
+
+
+def fake_backend_class_name(name: str) -> str:
+    """Resolve a user's fake backend name to its class name, or raise with suggestions."""
+    names = fake_backend_names()
+    wanted = name.lower().replace("_", "").removeprefix("fake")
+    for candidate in names:
+        base = candidate.lower().removeprefix("fake")
+        if wanted in (base, base.removesuffix("v2")):
+            return candidate
+    bases = {candidate.lower().removeprefix("fake"): candidate for candidate in names}
+    hint = [bases[b] for b in difflib.get_close_matches(wanted, list(bases), n=3)]
+    suggestion = f"; did you mean {', '.join(hint)}?" if hint else ""
+    raise ConfigError(f"unknown fake backend {name!r}{suggestion} (see `qdm backends`)")
+
+
+def resolve_target(text: str) -> BackendV2:
+    """Return the backend for a target string (see the module docstring)."""
+    spec = parse_target(text)
+    if spec.kind == "ibm":
+        return _ibm_backend(str(spec.backend))
+    from qiskit_aer import AerSimulator
+
+    if spec.backend is None:
+        return AerSimulator()
+    from qiskit_ibm_runtime import fake_provider
+
+    fake = getattr(fake_provider, spec.backend)()
+    return AerSimulator.from_backend(fake) if spec.kind == "aer" else fake
+
+
+def _ibm_backend(name: str) -> BackendV2:
+    from qiskit_ibm_runtime import QiskitRuntimeService
+    from qiskit_ibm_runtime.accounts import AccountNotFoundError
+
+    try:
+        service = QiskitRuntimeService()
+    except AccountNotFoundError as exc:
+        raise ConfigError(
+            "no IBM Quantum credentials: set QISKIT_IBM_TOKEN and QISKIT_IBM_INSTANCE, or save "
+            "an account with QiskitRuntimeService.save_account(...)"
+        ) from exc
+    try:
+        return service.backend(name)
+    except Exception as exc:
+        raise ConfigError(f"IBM backend {name!r} is not available: {exc}") from exc
