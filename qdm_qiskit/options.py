@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from qdm_qiskit.errors import ConfigError
@@ -40,14 +40,30 @@ def options_from_dict(cls: type[T], data: Mapping[str, Any], *, context: str | N
     unknown = [key for key in data if key not in names]
     if unknown:
         key = unknown[0]
-        hint = difflib.get_close_matches(key, names, n=1)
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ConfigError(f"{where}: unknown option {key!r}{suggestion}; known: {', '.join(names)}")
+        raise ConfigError(
+            f"{where}: unknown option {key!r}{did_you_mean(key, names)}; known: {', '.join(names)}"
+        )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A `` (did you mean 'x'?)`` hint for a misspelt name, or an empty string.
+
+    Tries difflib's similarity first, then candidates that contain the word or are contained in
+    it (``denoiser`` -> ``denoising_circuit`` is too short for difflib alone).
+    """
+    options = list(candidates)
+    hint = difflib.get_close_matches(word, options, n=1)
+    if not hint:
+        lowered = word.lower()
+        hint = [
+            c for c in options if lowered and (lowered[:5] in c.lower() or c.lower() in lowered)
+        ]
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
 def options_to_dict(options: Any) -> dict[str, Any]:

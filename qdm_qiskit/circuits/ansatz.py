@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 from qiskit import QuantumCircuit, QuantumRegister
 from qiskit.circuit import ParameterVector
 
@@ -111,9 +112,12 @@ def strongly_entangling_ansatz(
     if ranges is None:
         spans = [(layer % (n - 1)) + 1 if n > 1 else 0 for layer in range(depth)]
     else:
-        spans = list(ranges)
+        spans = [int(r) if isinstance(r, (int, np.integer)) and not isinstance(r, bool) else r
+                 for r in ranges]  # fmt: skip
+        if n == 1:
+            raise ConfigError("ranges need at least 2 qubits (one qubit has no entanglers)")
         if len(spans) != depth or any(
-            isinstance(r, bool) or not isinstance(r, int) or not 0 < r < max(n, 2) for r in spans
+            isinstance(r, bool) or not isinstance(r, int) or not 0 < r < n for r in spans
         ):
             raise ConfigError(f"ranges must hold {depth} integers in [1, {n - 1}], got {ranges!r}")
     theta = ParameterVector(prefix, 3 * n * depth)

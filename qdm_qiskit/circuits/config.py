@@ -31,7 +31,7 @@ from typing import Any
 from qdm_qiskit.circuits.registry import BUILDERS
 from qdm_qiskit.circuits.transpile import TranspileOptions
 from qdm_qiskit.errors import ConfigError
-from qdm_qiskit.options import options_from_dict
+from qdm_qiskit.options import did_you_mean, options_from_dict
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,13 +59,8 @@ class CircuitSpec:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ConfigError(f"circuit name {self.name!r} must be letters, digits, '_', '.', '-'")
         if self.builder not in BUILDERS:
-            import difflib
-
-            hint = difflib.get_close_matches(str(self.builder), BUILDERS, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(
-                f"circuit {self.name!r}: unknown builder {self.builder!r}{suggestion}"
-            )
+            hint = did_you_mean(str(self.builder), BUILDERS)
+            raise ConfigError(f"circuit {self.name!r}: unknown builder {self.builder!r}{hint}")
         if not isinstance(self.arguments, Mapping):
             raise ConfigError(f"circuit {self.name!r}: arguments must be a table")
 
@@ -116,7 +111,10 @@ def parse_build_config(data: Mapping[str, Any], *, source: str = "config") -> Bu
     target = data.get("target")
     if target is not None and not isinstance(target, str):
         raise ConfigError(f"{source}: target must be a string such as 'fake:FakeFez'")
-    return BuildConfig(circuits=specs, target=target, transpile=transpile)
+    try:
+        return BuildConfig(circuits=specs, target=target, transpile=transpile)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
 
 
 def load_build_config(path: str | Path) -> BuildConfig:

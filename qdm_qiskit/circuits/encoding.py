@@ -162,6 +162,10 @@ def amplitude_encoding_values(
             inferred from the dtype. Complex data for a real circuit is an error.
     """
     v = np.asarray(vectors)
+    if v.ndim == 0 or v.dtype.kind not in "biufc":
+        raise DataError(
+            f"amplitude encoding needs numeric vectors, got {v.dtype} of shape {v.shape}"
+        )
     is_complex = np.iscomplexobj(v) if complex_amplitudes is None else complex_amplitudes
     if np.iscomplexobj(v) and not is_complex and np.any(np.imag(v) != 0):
         raise DataError("complex amplitudes need amplitude_encoding(complex_amplitudes=True)")
@@ -227,6 +231,7 @@ def label_encoding(*, num_qubits: int) -> QuantumCircuit:
 
 def label_encoding_values(labels: int | np.ndarray, *, num_qubits: int) -> np.ndarray:
     """Bits of integer labels (qubit 0 = least significant), shape ``(..., num_qubits)``."""
+    check_count("num_qubits", num_qubits)
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iub" or np.any(labels < 0) or np.any(labels >= 2**num_qubits):
         raise ConfigError(

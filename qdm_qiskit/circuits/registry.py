@@ -6,7 +6,6 @@ argument is reported by name (with a close-match suggestion) rather than as a Ty
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,7 +24,7 @@ from qdm_qiskit.circuits.noise import (
 from qdm_qiskit.circuits.reservoir import reservoir_circuit
 from qdm_qiskit.diffusion.schedules import NoiseSchedule
 from qdm_qiskit.errors import ConfigError
-from qdm_qiskit.options import options_from_dict
+from qdm_qiskit.options import did_you_mean, options_from_dict
 
 BUILDERS: dict[str, Callable[..., QuantumCircuit]] = {
     builder.__name__: builder
@@ -55,16 +54,15 @@ def build_circuit(builder: str, arguments: Mapping[str, Any]) -> QuantumCircuit:
     """
     function = BUILDERS.get(builder)
     if function is None:
-        hint = difflib.get_close_matches(builder, BUILDERS, n=1)
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ConfigError(f"unknown builder {builder!r}{suggestion}; known: {', '.join(BUILDERS)}")
+        raise ConfigError(
+            f"unknown builder {builder!r}{did_you_mean(builder, BUILDERS)}; "
+            f"known: {', '.join(BUILDERS)}"
+        )
     signature = inspect.signature(function)
     names = list(signature.parameters)
     for key in arguments:
         if key not in signature.parameters:
-            hint = difflib.get_close_matches(key, names, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(f"{builder}: unknown argument {key!r}{suggestion}")
+            raise ConfigError(f"{builder}: unknown argument {key!r}{did_you_mean(key, names)}")
     missing = [
         name
         for name, parameter in signature.parameters.items()

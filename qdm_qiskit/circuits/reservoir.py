@@ -54,6 +54,7 @@ def xxz_hamiltonian(*, num_qubits: int, delta: float, boundary: Boundary = "open
     """``H0 = sum_i X_i X_{i+1} + Y_i Y_{i+1} + Delta Z_i Z_{i+1}`` on one chain."""
     n = check_count("num_qubits", num_qubits)
     check_choice("boundary", boundary, ("open", "periodic"))
+    _check_finite("delta", delta)
     terms = _xxz_terms(xxz_bonds(n, boundary), delta)
     if not terms:
         return SparsePauliOp("I" * n, coeffs=[0.0])
@@ -76,9 +77,8 @@ def reservoir_hamiltonian(
     n = check_count("num_inputs", num_inputs)
     m = check_count("num_ancillas", num_ancillas, minimum=0)
     check_choice("boundary", boundary, ("open", "periodic"))
-    for name, value in (("delta", delta), ("coupling", coupling)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-            raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    _check_finite("delta", delta)
+    _check_finite("coupling", coupling)
     terms = _xxz_terms(xxz_bonds(n, boundary), delta)
     terms += _xxz_terms(xxz_bonds(m, boundary, offset=n), delta)
     if m and coupling:
@@ -86,6 +86,11 @@ def reservoir_hamiltonian(
     if not terms:
         return SparsePauliOp("I" * (n + m), coeffs=[0.0])
     return SparsePauliOp.from_sparse_list(terms, num_qubits=n + m).simplify()
+
+
+def _check_finite(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
 
 
 def total_magnetization(num_qubits: int) -> SparsePauliOp:
@@ -105,6 +110,10 @@ def reservoir_circuit(
     backward_coupling: float = 0.0,
 ) -> QuantumCircuit:
     """Forward evolution ``exp(-i H t_f)`` then backward ``exp(+i H_b tau_b)``, Trotterized.
+
+    The backward block is the adjoint of the forward-style Trotter product of ``H_b`` (terms in
+    reverse order), so with ``coupling == backward_coupling`` and ``tau_b == t_f`` the circuit is
+    the identity exactly, for any ``trotter_steps``.
 
     Each evolution is a :class:`~qiskit.circuit.library.PauliEvolutionGate` synthesised with
     ``trotter_steps`` repetitions of Lie-Trotter (``order=1``) or second-order Suzuki-Trotter
@@ -143,10 +152,15 @@ def reservoir_circuit(
     if num_ancillas:
         circuit.add_register(QuantumRegister(num_ancillas, "anc"))
     circuit.append(PauliEvolutionGate(forward, time=t_f, synthesis=synthesis), circuit.qubits)
-    circuit.append(PauliEvolutionGate(backward, time=-tau_b, synthesis=synthesis), circuit.qubits)
-    # Expand the evolution gates into their Trotter product (RXX, RYY, RZZ rotations): left as
-    # PauliEvolutionGate, a simulator may use the exact matrix exponential instead.
-    circuit = circuit.decompose(gates_to_decompose=["PauliEvolution"])
+    # Backward evolution: the adjoint of the forward-style Trotter product of H_b, i.e. the same
+    # terms in reverse order with negated angles. Reversing the order makes the trivial case
+    # (lambda = 0, tau_b = t_f) exact for any number of Trotter steps, as time reversal on a
+    # digital device should; a same-order product would add the two Trotter errors instead.
+    backward_block = QuantumCircuit(circuit.qubits)
+    backward_block.append(PauliEvolutionGate(backward, time=tau_b, synthesis=synthesis),
+                          backward_block.qubits)  # fmt: skip
+    circuit.compose(_trotter_product(backward_block).inverse(), inplace=True)
+    circuit = _trotter_product(circuit)
     return describe(
         circuit,
         builder="reservoir_circuit",
@@ -162,6 +176,14 @@ def reservoir_circuit(
         },
         roles={"t_f": INPUT, "tau_b": INPUT},
     )
+
+
+def _trotter_product(circuit: QuantumCircuit) -> QuantumCircuit:
+    """Expand evolution gates into their Trotter product of RXX, RYY and RZZ rotations.
+
+    Left as a PauliEvolutionGate, a simulator may use the exact matrix exponential instead.
+    """
+    return circuit.decompose(gates_to_decompose=["PauliEvolution"])
 
 
 def exact_reservoir_unitary(

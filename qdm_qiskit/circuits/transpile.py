@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -78,11 +77,15 @@ class TranspileCache:
         misses: lookups that ran the transpiler.
     """
 
-    directory: Path | None = None
+    directory: Path | str | None = None
     hits: int = 0
     misses: int = 0
     _memory: dict[str, QuantumCircuit] = field(default_factory=dict, repr=False)
     _fingerprints: dict[int, tuple[Target, str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.directory is not None:
+            self.directory = Path(self.directory)
 
     def key(self, circuit: QuantumCircuit, target: Target, options: TranspileOptions) -> str:
         """The cache key of one transpilation."""
@@ -104,7 +107,7 @@ class TranspileCache:
         """Return a copy of the cached ISA circuit, or None."""
         circuit = self._memory.get(key)
         if circuit is None and self.directory is not None:
-            path = self.directory / f"{key}.qpy"
+            path = Path(self.directory) / f"{key}.qpy"
             if path.exists():
                 with path.open("rb") as stream:
                     circuit = qpy.load(stream)[0]
@@ -115,8 +118,7 @@ class TranspileCache:
         """Store an ISA circuit (and write it to the directory, if any)."""
         self._memory[key] = circuit.copy()
         if self.directory is not None:
-            os.makedirs(self.directory, exist_ok=True)
-            atomic_write_bytes(self.directory / f"{key}.qpy", qpy_bytes(circuit))
+            atomic_write_bytes(Path(self.directory) / f"{key}.qpy", qpy_bytes(circuit))
 
 
 def transpile_isa(

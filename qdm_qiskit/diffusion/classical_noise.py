@@ -48,7 +48,7 @@ def gaussian_noised_amplitudes(
     """
     x0 = np.asarray(x0)
     alpha = np.asarray(alpha_bar, dtype=np.float64)
-    if np.any((alpha < 0) | (alpha > 1)):
+    if not np.all(np.isfinite(alpha)) or np.any((alpha < 0) | (alpha > 1)):
         raise ConfigError("alpha_bar must lie in [0, 1]")
     rng = np.random.default_rng(seed)
     if complex_noise:

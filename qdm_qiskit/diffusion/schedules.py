@@ -56,7 +56,8 @@ class NoiseSchedule:
             _check_probability(name, getattr(self, name))
         for value in self.probabilities:
             _check_probability("probabilities", value)
-        if not (isinstance(self.cosine_offset, (int, float)) and self.cosine_offset > 0):
+        offset = self.cosine_offset
+        if not (isinstance(offset, (int, float)) and math.isfinite(offset) and offset > 0):
             raise ConfigError(f"cosine_offset must be positive, got {self.cosine_offset!r}")
         if self.kind != "custom" and self.probabilities:
             raise ConfigError("probabilities are only used by a custom schedule")
