@@ -9,7 +9,14 @@ import numpy as np
 from qiskit import QuantumCircuit, QuantumRegister
 from qiskit.circuit import ParameterVector
 
-from qdm_qiskit.circuits._naming import WEIGHT, check_choice, check_count, describe
+from qdm_qiskit.circuits._naming import (
+    WEIGHT,
+    check_choice,
+    check_count,
+    check_prefix,
+    check_qubits,
+    describe,
+)
 from qdm_qiskit.errors import ConfigError
 
 Entanglement = Literal["linear", "ring"]
@@ -29,6 +36,8 @@ def hardware_efficient_parameter_count(
     *, num_qubits: int, layers: int, rotations: Sequence[str] = ("ry", "rz")
 ) -> int:
     """Weights of :func:`hardware_efficient_ansatz`: ``layers * len(rotations) * num_qubits``."""
+    check_qubits("num_qubits", num_qubits)
+    check_count("layers", layers)
     return layers * len(rotations) * num_qubits
 
 
@@ -53,8 +62,9 @@ def hardware_efficient_ansatz(
         >>> hardware_efficient_ansatz(num_qubits=4, layers=3).num_parameters
         24
     """
-    n = check_count("num_qubits", num_qubits)
+    n = check_qubits("num_qubits", num_qubits)
     depth = check_count("layers", layers)
+    check_prefix("prefix", prefix)
     rotations = tuple(rotations)
     if not rotations:
         raise ConfigError("rotations must name at least one of rx, ry, rz")
@@ -107,8 +117,9 @@ def strongly_entangling_ansatz(
         >>> strongly_entangling_ansatz(num_qubits=7, layers=15).num_parameters  # Cacioppo's S1
         315
     """
-    n = check_count("num_qubits", num_qubits)
+    n = check_qubits("num_qubits", num_qubits)
     depth = check_count("layers", layers)
+    check_prefix("prefix", prefix)
     if ranges is None:
         spans = [(layer % (n - 1)) + 1 if n > 1 else 0 for layer in range(depth)]
     else:

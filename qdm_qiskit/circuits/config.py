@@ -126,11 +126,11 @@ def load_build_config(path: str | Path) -> BuildConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
+    if path.suffix not in (".toml", ".json"):
+        raise ConfigError(f"{path}: a build config must be a .toml or .json file")
     try:
         text = path.read_text()
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(
-            f"{path}: not a readable {path.suffix.lstrip('.') or 'TOML'} file ({exc})"
-        ) from exc
+        raise ConfigError(f"{path}: not a readable {path.suffix.lstrip('.')} file ({exc})") from exc
     return parse_build_config(data, source=str(path))

@@ -21,7 +21,14 @@ from typing import Literal
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import ParameterVector
 
-from qdm_qiskit.circuits._naming import INPUT, check_choice, check_count, describe
+from qdm_qiskit.circuits._naming import (
+    INPUT,
+    check_bool,
+    check_choice,
+    check_count,
+    check_qubits,
+    describe,
+)
 from qdm_qiskit.circuits.ansatz import hardware_efficient_ansatz, strongly_entangling_ansatz
 from qdm_qiskit.circuits.encoding import amplitude_encoding, angle_encoding
 from qdm_qiskit.errors import ConfigError
@@ -50,7 +57,8 @@ def denoising_circuit(
 
     Registers: ``data`` (``num_data_qubits``) and ``anc`` (``num_ancillas``); ancilla outcomes of
     step ``t`` go to the classical register ``anc_t{t}``, the final data measurement (with
-    ``measure_data``) to ``meas``.
+    ``measure_data``) to ``meas``. Step labels are zero-padded to the width of ``steps``
+    (``t01 .. t20``), so that parameters and registers sort in step order.
 
     Parameters (``circuit.metadata["parameter_roles"]`` records each vector's role):
 
@@ -59,8 +67,8 @@ def denoising_circuit(
       (hardware-efficient RY/RZ: ``2 * layers * (n + m)``; strongly entangling:
       ``3 * layers * (n + m)``);
     - inputs: ``x`` (angle encoding, ``n``), ``amp_y``/``amp_z`` (amplitude encoding) and ``tau``
-      (time embedding: ``steps`` angles, one ``RZ(tau[k])`` per data qubit before step ``k``'s
-      PQC, with ``k = 0`` the first step applied, i.e. ``t = T``).
+      (time embedding: ``steps`` angles, ``RZ(tau[t-1])`` on every data qubit before step ``t``'s
+      PQC; the steps run ``t = T, ..., 1``).
 
     Args:
         num_data_qubits: qubits holding the state being denoised.
@@ -83,13 +91,18 @@ def denoising_circuit(
         >>> qc.metadata["num_weights"]  # QuDDPM's 2-qubit cluster model
         720
     """
-    n = check_count("num_data_qubits", num_data_qubits)
-    m = check_count("num_ancillas", num_ancillas, minimum=0)
+    n = check_qubits("num_data_qubits", num_data_qubits)
+    m = check_qubits("num_ancillas", num_ancillas, minimum=0)
     depth = check_count("layers", layers)
     n_steps = check_count("steps", steps)
     check_choice("ansatz", ansatz, ("hardware_efficient", "strongly_entangling"))
     check_choice("conditioning", conditioning, ("per_step", "time_embedding"))
     check_choice("encoding", encoding, ("none", "angle", "amplitude", "amplitude_complex"))
+    check_choice("entanglement", entanglement, ("linear", "ring"))
+    check_choice("entangler", entangler, ("cz", "cx"))
+    for flag, value in (("reupload", reupload), ("measure_ancillas", measure_ancillas),
+                        ("measure_data", measure_data)):  # fmt: skip
+        check_bool(flag, value)
     if reupload and encoding != "angle":
         raise ConfigError("reupload needs encoding='angle' (an amplitude state cannot be re-read)")
 
@@ -108,20 +121,21 @@ def denoising_circuit(
         roles["tau"] = INPUT
         vectors.append(tau)
     shared = None
-    for k, t in enumerate(range(n_steps, 0, -1)):
-        if reupload and k > 0 and encoder is not None:
+    width = len(str(n_steps))  # zero-padded step labels sort in step order: t01 ... t20
+    for t in range(n_steps, 0, -1):
+        if reupload and t < n_steps and encoder is not None:
             circuit.compose(encoder, qubits=data, inplace=True)
         if tau is not None:
             for qubit in data:
-                circuit.rz(tau[k], qubit)
+                circuit.rz(tau[t - 1], qubit)
         if shared is None or conditioning == "per_step":
-            prefix = "theta" if conditioning == "time_embedding" else f"theta_t{t}"
+            prefix = "theta" if conditioning == "time_embedding" else f"theta_t{t:0{width}d}"
             block = _ansatz(ansatz, n + m, depth, entanglement, entangler, prefix)
             _adopt(block, roles, vectors)
             shared = block
         circuit.compose(shared, qubits=[*data, *anc], inplace=True)
         if m and measure_ancillas:
-            outcome = ClassicalRegister(m, f"anc_t{t}")
+            outcome = ClassicalRegister(m, f"anc_t{t:0{width}d}")
             circuit.add_register(outcome)
             circuit.measure(anc, outcome)
             if t > 1:

@@ -14,10 +14,13 @@ import numpy as np
 from qiskit import QuantumCircuit, QuantumRegister
 from qiskit.circuit import ParameterVector
 
-from qdm_qiskit.circuits._naming import INPUT, check_choice, check_count, describe
+from qdm_qiskit.circuits._naming import INPUT, check_bool, check_choice, check_qubits, describe
 from qdm_qiskit.errors import ConfigError, DataError
 
 Rotation = Literal["rx", "ry"]
+
+#: 2^16 amplitudes (65535 angles) is far beyond what any device can prepare usefully.
+MAX_AMPLITUDE_QUBITS = 16
 
 
 def angle_encoding(
@@ -35,8 +38,9 @@ def angle_encoding(
         >>> [p.name for p in circuit.parameters]
         ['tau[0]', 'x[0]', 'x[1]', 'x[2]']
     """
-    n = check_count("num_qubits", num_qubits)
+    n = check_qubits("num_qubits", num_qubits)
     check_choice("rotation", rotation, ("rx", "ry"))
+    check_bool("time_embedding", time_embedding)
     x = ParameterVector("x", n)
     circuit = QuantumCircuit(QuantumRegister(n, "q"), name="angle_encoding")
     for qubit in range(n):
@@ -75,7 +79,8 @@ def amplitude_encoding(*, num_qubits: int, complex_amplitudes: bool = False) -> 
         >>> np.round(values.norm * state.data.real, 6).tolist()
         [1.0, -2.0, 0.0, 2.0]
     """
-    n = check_count("num_qubits", num_qubits)
+    n = check_qubits("num_qubits", num_qubits, maximum=MAX_AMPLITUDE_QUBITS)
+    check_bool("complex_amplitudes", complex_amplitudes)
     size = 2**n - 1
     amp_y = ParameterVector("amp_y", size)
     vectors = [amp_y]
@@ -161,7 +166,10 @@ def amplitude_encoding_values(
         complex_amplitudes: whether the circuit was built for complex amplitudes; by default
             inferred from the dtype. Complex data for a real circuit is an error.
     """
-    v = np.asarray(vectors)
+    try:
+        v = np.asarray(vectors)
+    except ValueError as exc:  # ragged nested sequences
+        raise DataError(f"amplitude vectors must form a regular array ({exc})") from exc
     if v.ndim == 0 or v.dtype.kind not in "biufc":
         raise DataError(
             f"amplitude encoding needs numeric vectors, got {v.dtype} of shape {v.shape}"
@@ -175,10 +183,16 @@ def amplitude_encoding_values(
         raise DataError(f"amplitude encoding needs a vector of length 2^n >= 2, got {size}")
     if not np.all(np.isfinite(v)):
         raise DataError("amplitude vectors contain NaN/inf")
-    norm = np.linalg.norm(v, axis=-1)
-    if np.any(norm == 0):
+    # Scale by the largest magnitude first: the norm of very large or very small vectors would
+    # overflow to inf or underflow to 0 otherwise.
+    peak = np.max(np.abs(v), axis=-1)
+    if np.any(peak == 0):
         raise DataError("cannot encode a zero vector")
-    unit = v / norm[..., None]
+    scaled = v / peak[..., None]
+    unit = scaled / np.linalg.norm(scaled, axis=-1)[..., None]
+    norm = peak * np.linalg.norm(scaled, axis=-1)
+    if not np.all(np.isfinite(norm)):
+        raise DataError("amplitude vector norms overflow float64")
     magnitude = np.abs(unit) if is_complex else np.real(unit)
     y_angles, z_angles = [], []
     blocks = magnitude
@@ -215,7 +229,7 @@ def label_encoding(*, num_qubits: int) -> QuantumCircuit:
     (RY(pi)|0> = |1>, no phase). Bind :func:`label_encoding_values`. Parameters: ``label``
     (``num_qubits`` inputs); no weights.
     """
-    n = check_count("num_qubits", num_qubits)
+    n = check_qubits("num_qubits", num_qubits)
     bits = ParameterVector("label", n)
     circuit = QuantumCircuit(QuantumRegister(n, "label"), name="label_encoding")
     for qubit in range(n):
@@ -231,7 +245,7 @@ def label_encoding(*, num_qubits: int) -> QuantumCircuit:
 
 def label_encoding_values(labels: int | np.ndarray, *, num_qubits: int) -> np.ndarray:
     """Bits of integer labels (qubit 0 = least significant), shape ``(..., num_qubits)``."""
-    check_count("num_qubits", num_qubits)
+    check_qubits("num_qubits", num_qubits, maximum=62)
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iub" or np.any(labels < 0) or np.any(labels >= 2**num_qubits):
         raise ConfigError(

@@ -4,7 +4,9 @@
   ``alpha_bar_t rho_0 + (1 - alpha_bar_t) I/d``. Two realisations: ``"kraus"`` appends the channel
   itself (a Kraus instruction that Aer's density-matrix method simulates exactly), ``"labels"``
   appends identity gates labelled ``depolarize_s`` and :func:`depolarizing_noise_model` attaches
-  the channel to those labels, the way device noise is attached to gates.
+  the channel to those labels, the way device noise is attached to gates. The markers are for
+  simulating the circuit as built: transpiling would drop the identities (and their noise), so
+  ``transpile_isa`` refuses circuits that carry them.
 - Amplitude damping on every qubit with ``gamma_s = p_s`` (fixed point ``|0...0>``).
 - Random scrambling (QuDDPM): per step, ``RZ RY RZ`` on every qubit with angles uniform in
   ``[-pi/8, pi/8] * h_s`` and ``RZZ(g / (2 sqrt(n)))`` on every pair with ``g`` uniform in
@@ -23,7 +25,14 @@ from qiskit.circuit import ParameterVector
 from qiskit.circuit.library import UnitaryGate
 from qiskit.quantum_info import Kraus
 
-from qdm_qiskit.circuits._naming import INPUT, check_choice, check_count, describe
+from qdm_qiskit.circuits._naming import (
+    INPUT,
+    NOISE_MARKER_PREFIX,
+    check_choice,
+    check_prefix,
+    check_qubits,
+    describe,
+)
 from qdm_qiskit.diffusion.channels import amplitude_damping_kraus
 from qdm_qiskit.diffusion.schedules import NoiseSchedule
 from qdm_qiskit.errors import ConfigError
@@ -69,6 +78,7 @@ def depolarizing_circuit(
     :func:`depolarizing_noise_model` for the ``labels`` realisation). No parameters.
     """
     n = _check_channel_width(num_qubits)
+    _check_schedule(schedule)
     schedule.check_step(step)
     check_choice("realisation", realisation, ("kraus", "labels"))
     circuit = QuantumCircuit(QuantumRegister(n, "q"), name=f"depolarize_to_{step}")
@@ -76,7 +86,7 @@ def depolarizing_circuit(
         if realisation == "kraus":
             circuit.append(depolarizing_kraus(float(p), n).to_instruction(), range(n))
         else:
-            circuit.append(UnitaryGate(np.eye(2**n), label=f"depolarize_{s}"), range(n))
+            circuit.append(UnitaryGate(np.eye(2**n), label=f"{NOISE_MARKER_PREFIX}{s}"), range(n))
     return describe(
         circuit,
         builder="depolarizing_circuit",
@@ -95,9 +105,12 @@ def depolarizing_noise_model(*, num_qubits: int, schedule: NoiseSchedule) -> Noi
     from qiskit_aer.noise import NoiseModel, depolarizing_error  # simulator side, on demand
 
     n = _check_channel_width(num_qubits)
-    model = NoiseModel(basis_gates=["unitary"])
+    _check_schedule(schedule)
+    model = NoiseModel()
     for s, p in enumerate(schedule.betas, start=1):
-        model.add_quantum_error(depolarizing_error(float(p), n), f"depolarize_{s}", list(range(n)))
+        # On whichever n qubits the marker sits, not only 0..n-1.
+        error = depolarizing_error(float(p), n)
+        model.add_all_qubit_quantum_error(error, f"{NOISE_MARKER_PREFIX}{s}")
     return model
 
 
@@ -105,7 +118,8 @@ def amplitude_damping_circuit(
     *, num_qubits: int, schedule: NoiseSchedule, step: int
 ) -> QuantumCircuit:
     """Apply amplitude damping with ``gamma_s = p_s`` to every qubit for steps ``1..step``."""
-    n = check_count("num_qubits", num_qubits)
+    n = check_qubits("num_qubits", num_qubits)
+    _check_schedule(schedule)
     schedule.check_step(step)
     circuit = QuantumCircuit(QuantumRegister(n, "q"), name=f"amplitude_damp_to_{step}")
     for p in schedule.betas[:step]:
@@ -127,7 +141,8 @@ def scrambling_layer(*, num_qubits: int, prefix: str = "scramble") -> QuantumCir
     the vector ``prefix``. Binding different angles per sample scrambles an ensemble through one
     transpiled circuit.
     """
-    n = check_count("num_qubits", num_qubits)
+    n = check_qubits("num_qubits", num_qubits)
+    check_prefix("prefix", prefix)
     pairs = list(itertools.combinations(range(n), 2))
     angles = ParameterVector(prefix, 3 * n + len(pairs))
     circuit = QuantumCircuit(QuantumRegister(n, "q"), name="scrambling_layer")
@@ -155,8 +170,8 @@ def scrambling_angles(
     ``[-pi/8, pi/8] * strength``; pair angles ``g / (2 sqrt(n))`` with ``g`` uniform in
     ``[0.4, 0.6] * strength`` (QuDDPM, ``scrambleCircuitMultiQubit``).
     """
-    n = check_count("num_qubits", num_qubits)
-    rng = np.random.default_rng(seed)
+    n = check_qubits("num_qubits", num_qubits)
+    rng = _generator(seed)
     single = rng.uniform(-np.pi / 8, np.pi / 8, size=(size, 3 * n)) * strength
     pairs = rng.uniform(0.4, 0.6, size=(size, n * (n - 1) // 2)) * strength / (2 * np.sqrt(n))
     return np.concatenate([single, pairs], axis=1)
@@ -175,9 +190,10 @@ def scrambling_circuit(
     The same ``seed`` gives the same circuit. For an ensemble, bind :func:`scrambling_angles`
     into :func:`scrambling_layer` instead.
     """
-    n = check_count("num_qubits", num_qubits)
+    n = check_qubits("num_qubits", num_qubits)
+    _check_schedule(schedule)
     schedule.check_step(step)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     circuit = QuantumCircuit(QuantumRegister(n, "q"), name=f"scramble_to_{step}")
     for s, p in enumerate(schedule.betas[:step], start=1):
         layer = scrambling_layer(num_qubits=n, prefix=f"s{s}")
@@ -197,8 +213,25 @@ def scrambling_circuit(
     )
 
 
+def _generator(seed: object) -> np.random.Generator:
+    """A generator from an explicit seed: ``None`` would mean hidden, unrecorded randomness."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def _check_schedule(schedule: object) -> None:
+    if not isinstance(schedule, NoiseSchedule):
+        raise ConfigError(
+            "schedule must be a NoiseSchedule (in a config, a table of its fields), "
+            f"got {schedule!r}"
+        )
+
+
 def _check_channel_width(num_qubits: int) -> int:
-    n = check_count("num_qubits", num_qubits)
+    n = check_qubits("num_qubits", num_qubits)
     if n > MAX_CHANNEL_QUBITS:
         raise ConfigError(
             f"a global channel on {n} qubits needs 4^{n} Kraus operators; "

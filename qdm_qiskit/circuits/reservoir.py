@@ -24,7 +24,7 @@ from qiskit.quantum_info import SparsePauliOp
 from qiskit.synthesis import LieTrotter, SuzukiTrotter
 from scipy.linalg import expm
 
-from qdm_qiskit.circuits._naming import INPUT, check_choice, check_count, describe
+from qdm_qiskit.circuits._naming import INPUT, check_choice, check_count, check_qubits, describe
 from qdm_qiskit.errors import ConfigError
 
 Boundary = Literal["open", "periodic"]
@@ -52,7 +52,7 @@ def _xxz_terms(bonds: list[tuple[int, int]], delta: float, scale: float = 1.0) -
 
 def xxz_hamiltonian(*, num_qubits: int, delta: float, boundary: Boundary = "open") -> SparsePauliOp:
     """``H0 = sum_i X_i X_{i+1} + Y_i Y_{i+1} + Delta Z_i Z_{i+1}`` on one chain."""
-    n = check_count("num_qubits", num_qubits)
+    n = check_qubits("num_qubits", num_qubits)
     check_choice("boundary", boundary, ("open", "periodic"))
     _check_finite("delta", delta)
     terms = _xxz_terms(xxz_bonds(n, boundary), delta)
@@ -74,8 +74,8 @@ def reservoir_hamiltonian(
     Raises:
         ConfigError: for invalid sizes or non-finite ``delta``/``coupling``.
     """
-    n = check_count("num_inputs", num_inputs)
-    m = check_count("num_ancillas", num_ancillas, minimum=0)
+    n = check_qubits("num_inputs", num_inputs)
+    m = check_qubits("num_ancillas", num_ancillas, minimum=0)
     check_choice("boundary", boundary, ("open", "periodic"))
     _check_finite("delta", delta)
     _check_finite("coupling", coupling)

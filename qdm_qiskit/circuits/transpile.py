@@ -15,18 +15,21 @@ from pathlib import Path
 
 import pandas as pd
 from qiskit import QuantumCircuit, qpy
+from qiskit.circuit import ControlFlowOp
 from qiskit.exceptions import QiskitError
 from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import Target, generate_preset_pass_manager
 from qiskit.transpiler.exceptions import TranspilerError
+from qiskit.transpiler.preset_passmanagers.plugin import list_stage_plugins
 
 from qdm_qiskit._io import atomic_write_bytes
+from qdm_qiskit.circuits._naming import NOISE_MARKER_PREFIX
 from qdm_qiskit.circuits.fingerprint import qpy_bytes, structure_hash, target_fingerprint
 from qdm_qiskit.errors import ConfigError
 
 #: Instructions that never need target support.
-_DIRECTIVES = frozenset({"barrier", "delay"})
+_DIRECTIVES = frozenset({"barrier", "delay", "store"})
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,14 @@ class TranspileOptions:
         seed = self.seed_transpiler
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ConfigError(f"seed_transpiler must be a non-negative integer, got {seed!r}")
+        for stage, method in (("layout", self.layout_method), ("routing", self.routing_method)):
+            if method is None:
+                continue
+            known = sorted(list_stage_plugins(stage))
+            if method not in known:
+                raise ConfigError(
+                    f"{stage}_method must be one of {', '.join(known)} (or unset), got {method!r}"
+                )
 
 
 def as_target(target: Target | BackendV2) -> Target:
@@ -70,17 +81,22 @@ class TranspileCache:
 
     In memory by default; with ``directory``, entries are also kept as QPY files (layout
     included) so that separate processes, e.g. ``qdm build`` then ``qdm submit``, share them.
+    A hit returns a copy carrying the *caller's* parameter objects, name and metadata.
 
     Attributes:
         directory: optional on-disk store.
+        autoflush: write new entries to the directory at once; with False, only on
+            :meth:`flush` (a build writes nothing unless every circuit succeeds).
         hits: lookups answered from the cache.
         misses: lookups that ran the transpiler.
     """
 
     directory: Path | str | None = None
+    autoflush: bool = True
     hits: int = 0
     misses: int = 0
     _memory: dict[str, QuantumCircuit] = field(default_factory=dict, repr=False)
+    _pending: dict[str, QuantumCircuit] = field(default_factory=dict, repr=False)
     _fingerprints: dict[int, tuple[Target, str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -109,8 +125,12 @@ class TranspileCache:
         if circuit is None and self.directory is not None:
             path = Path(self.directory) / f"{key}.qpy"
             if path.exists():
-                with path.open("rb") as stream:
-                    circuit = qpy.load(stream)[0]
+                try:
+                    with path.open("rb") as stream:
+                        circuit = qpy.load(stream)[0]
+                except Exception:  # noqa: BLE001 - a damaged entry is only a cache miss
+                    path.unlink(missing_ok=True)
+                    return None
                 self._memory[key] = circuit
         return None if circuit is None else circuit.copy()
 
@@ -118,7 +138,16 @@ class TranspileCache:
         """Store an ISA circuit (and write it to the directory, if any)."""
         self._memory[key] = circuit.copy()
         if self.directory is not None:
-            atomic_write_bytes(Path(self.directory) / f"{key}.qpy", qpy_bytes(circuit))
+            self._pending[key] = self._memory[key]
+            if self.autoflush:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write entries not yet on disk to the directory."""
+        if self.directory is not None:
+            for key, circuit in self._pending.items():
+                atomic_write_bytes(Path(self.directory) / f"{key}.qpy", qpy_bytes(circuit))
+        self._pending.clear()
 
 
 def transpile_isa(
@@ -138,6 +167,12 @@ def transpile_isa(
     """
     resolved = as_target(target)
     options = options or TranspileOptions()
+    markers = sorted(_noise_markers(circuit))
+    if markers:
+        raise ConfigError(
+            f"holds simulator-only noise markers ({', '.join(markers[:3])}): transpiling would "
+            "drop them; simulate the logical circuit with its noise model instead"
+        )
     if circuit.num_qubits > resolved.num_qubits:
         raise ConfigError(
             f"needs {circuit.num_qubits} qubits but the target has {resolved.num_qubits}"
@@ -147,26 +182,54 @@ def transpile_isa(
         found = cache.get(key)
         if found is not None:
             cache.hits += 1
-            return found
+            return _with_identity_of(found, circuit, resolved)
         cache.misses += 1
-    manager = generate_preset_pass_manager(
-        optimization_level=options.optimization_level,
-        target=resolved,
-        seed_transpiler=options.seed_transpiler,
-        layout_method=options.layout_method,
-        routing_method=options.routing_method,
-    )
     try:
+        manager = generate_preset_pass_manager(
+            optimization_level=options.optimization_level,
+            target=resolved,
+            seed_transpiler=options.seed_transpiler,
+            layout_method=options.layout_method,
+            routing_method=options.routing_method,
+        )
         isa = manager.run(circuit)
     except (TranspilerError, QiskitError) as exc:
         raise ConfigError(f"cannot be transpiled for the target: {exc}") from exc
-    isa.metadata = {
-        **(circuit.metadata or {}),
-        "isa_target_fingerprint": target_fingerprint(resolved),
-    }
+    isa = _with_identity_of(isa, circuit, resolved)
     if cache is not None and key is not None:
         cache.put(key, isa)
     return isa
+
+
+def _with_identity_of(
+    isa: QuantumCircuit, circuit: QuantumCircuit, target: Target
+) -> QuantumCircuit:
+    """Give an ISA circuit the logical circuit's parameter objects, name and metadata.
+
+    A cached ISA circuit may come from another, structurally equal circuit: its parameters are
+    other objects with the same names (binding with the caller's would fail) and its name and
+    metadata are the other circuit's.
+    """
+    own = {p.name: p for p in circuit.parameters}
+    foreign = {p: own[p.name] for p in isa.parameters if own.get(p.name, p) is not p}
+    if foreign:
+        isa.assign_parameters(foreign, inplace=True)
+    isa.name = circuit.name
+    isa.metadata = {
+        **(circuit.metadata or {}),
+        "isa_target_fingerprint": target_fingerprint(target),
+    }
+    return isa
+
+
+def _noise_markers(circuit: QuantumCircuit) -> set[str]:
+    """Labels of the identity gates that noise models attach simulated channels to."""
+    return {
+        label
+        for instruction in circuit.data
+        if (label := getattr(instruction.operation, "label", None))
+        and str(label).startswith(NOISE_MARKER_PREFIX)
+    }
 
 
 def isa_violations(circuit: QuantumCircuit, target: Target | BackendV2) -> list[str]:
@@ -175,14 +238,24 @@ def isa_violations(circuit: QuantumCircuit, target: Target | BackendV2) -> list[
     problems = []
     if circuit.num_qubits > resolved.num_qubits:
         problems.append(f"{circuit.num_qubits} qubits > target's {resolved.num_qubits}")
-    for instruction in circuit.data:
-        name = instruction.operation.name
-        if name in _DIRECTIVES:
-            continue
-        qargs = tuple(circuit.find_bit(q).index for q in instruction.qubits)
-        if not resolved.instruction_supported(name, qargs):
-            problems.append(f"{name} on qubits {qargs}")
+    _collect_violations(circuit, list(range(circuit.num_qubits)), resolved, problems)
     return problems
+
+
+def _collect_violations(
+    circuit: QuantumCircuit, physical: list[int], target: Target, problems: list[str]
+) -> None:
+    """Check every instruction, and the bodies of control flow on the qubits they map to."""
+    for instruction in circuit.data:
+        operation = instruction.operation
+        qargs = tuple(physical[circuit.find_bit(q).index] for q in instruction.qubits)
+        if operation.name in _DIRECTIVES:
+            continue
+        if not target.instruction_supported(operation.name, qargs):
+            problems.append(f"{operation.name} on qubits {qargs}")
+        if isinstance(operation, ControlFlowOp):
+            for block in operation.blocks:
+                _collect_violations(block, list(qargs), target, problems)
 
 
 def layout_observable(observable: SparsePauliOp, isa_circuit: QuantumCircuit) -> SparsePauliOp:
@@ -227,7 +300,9 @@ def circuit_summary(
     two_qubit = sum(
         1
         for instruction in circuit.data
-        if len(instruction.qubits) == 2 and instruction.operation.name not in _DIRECTIVES
+        if len(instruction.qubits) == 2
+        and instruction.operation.name not in _DIRECTIVES
+        and not isinstance(instruction.operation, ControlFlowOp)
     )
     duration = None
     if target is not None:

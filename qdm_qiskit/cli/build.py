@@ -66,7 +66,7 @@ def build(config: Path, target: str | None, optimization_level: int | None, out_
     target_text = target or spec.target
     target_spec = parse_target(target_text) if target_text else None
     backend = resolve_target(target_text) if target_text else None
-    cache = TranspileCache(directory=out_dir / ".transpile-cache")
+    cache = TranspileCache(directory=out_dir / ".transpile-cache", autoflush=False)
     # Build and transpile everything first: a bad entry leaves no partial set of files.
     built = []
     for entry in spec.circuits:
@@ -82,11 +82,16 @@ def build(config: Path, target: str | None, optimization_level: int | None, out_
         except ConfigError as exc:
             raise ConfigError(f"{config}: circuit {entry.name!r}: {exc}") from exc
         built.append((entry, circuit, isa))
+    cache.flush()
     summaries = []
     for entry, circuit, isa in built:
         save_circuit(circuit, out_dir / entry.name)
         if isa is not None and target_spec is not None:
-            extra = {"target": target_text, "transpile": options_to_dict(options), "isa": True}
+            extra = {
+                "target": target_spec.text,
+                "transpile": options_to_dict(options),
+                "isa": True,
+            }
             isa_path = save_circuit(
                 isa, out_dir / f"{entry.name}.isa-{target_spec.label}", extra=extra
             )

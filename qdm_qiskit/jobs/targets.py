@@ -36,6 +36,11 @@ class TargetSpec:
     backend: str | None
 
     @property
+    def text(self) -> str:
+        """Canonical target string, e.g. ``fake:FakeFez``."""
+        return self.kind if self.backend is None else f"{self.kind}:{self.backend}"
+
+    @property
     def label(self) -> str:
         """Canonical string form, also a safe file-name part."""
         return self.kind if self.backend is None else f"{self.kind}-{self.backend}"
@@ -45,13 +50,13 @@ def parse_target(text: str) -> TargetSpec:
     """Parse ``aer``, ``aer:<fake>``, ``fake:<fake>`` or ``ibm:<backend>``."""
     if not isinstance(text, str) or not text.strip():
         raise ConfigError("target must be a non-empty string such as 'aer' or 'fake:FakeFez'")
-    kind, _, backend = text.strip().partition(":")
+    kind, colon, backend = text.strip().partition(":")
     if kind not in KINDS:
         raise ConfigError(
             f"unknown target kind {kind!r} in {text!r}; use aer, aer:<fake>, "
             "fake:<fake> or ibm:<backend>"
         )
-    if kind in ("fake", "ibm") and not backend:
+    if (kind in ("fake", "ibm") or colon) and not backend:
         raise ConfigError(f"target {text!r} needs a backend name, e.g. {kind}:FakeFez")
     if kind in ("aer", "fake") and backend:
         backend = fake_backend_class_name(backend)
@@ -82,7 +87,10 @@ def fake_backend_class_name(name: str) -> str:
     bases = {candidate.lower().removeprefix("fake"): candidate for candidate in names}
     hint = [bases[b] for b in difflib.get_close_matches(wanted, list(bases), n=3)]
     suggestion = f"; did you mean {', '.join(hint)}?" if hint else ""
-    raise ConfigError(f"unknown fake backend {name!r}{suggestion} (see `qdm backends`)")
+    raise ConfigError(
+        f"unknown fake backend {name!r}{suggestion} (all names: "
+        "qdm_qiskit.jobs.fake_backend_names())"
+    )
 
 
 def resolve_target(text: str) -> BackendV2:

@@ -86,7 +86,7 @@ def reference_circuit(
                 qc.ry(values["x"][qubit], qubit)
         if conditioning == "time_embedding":
             for qubit in range(n):
-                qc.rz(values["tau"][k], qubit)
+                qc.rz(values["tau"][t - 1], qubit)  # tau[t-1] conditions step t
         theta = values["theta"] if conditioning == "time_embedding" else values[f"theta_t{t}"]
         if ansatz == "hardware_efficient":
             append_hea(qc, theta, n + m, layers, entanglement, entangler)
@@ -160,9 +160,14 @@ def test_quddpm_two_qubit_cluster_configuration():
     circuit = denoising_circuit(num_data_qubits=2, num_ancillas=1, layers=6, steps=20)
     assert circuit.metadata["num_weights"] == 720  # 20 steps * 2 rotations * 6 layers * 3 qubits
     assert circuit.num_parameters == 720
-    assert [c.name for c in circuit.cregs] == [f"anc_t{t}" for t in range(20, 0, -1)]
+    # step labels are zero-padded so that registers and parameters sort in step order
+    assert [c.name for c in circuit.cregs] == [f"anc_t{t:02d}" for t in range(20, 0, -1)]
     assert all(c.size == 1 for c in circuit.cregs)
-    assert circuit.metadata["parameter_roles"] == {f"theta_t{t}": "weight" for t in range(1, 21)}
+    assert circuit.metadata["parameter_roles"] == {
+        f"theta_t{t:02d}": "weight" for t in range(1, 21)
+    }
+    vectors = [p.vector.name for p in circuit.parameters]
+    assert vectors == sorted(vectors) and vectors[0] == "theta_t01" and vectors[-1] == "theta_t20"
     ops = circuit.count_ops()
     assert ops["measure"] == 20
     assert ops["reset"] == 19  # no reset after the last step
@@ -238,8 +243,8 @@ def test_time_embedding_has_one_tau_per_step():
         ]
         assert uses == list(range(n))  # one RZ per data qubit, never on the ancilla
     expected: list[str] = []
-    for k in range(steps):
-        expected += ["x", f"tau[{k}]", "theta", "measure"]
+    for k, t in enumerate(range(steps, 0, -1)):  # steps run t = T..1, step t reads tau[t-1]
+        expected += ["x", f"tau[{t - 1}]", "theta", "measure"]
         if k < steps - 1:
             expected.append("reset")
     assert _tokens(circuit) == expected
@@ -558,3 +563,11 @@ def test_aer_ancilla_statistics_match_statevector():
         hits = sum(1 for pair in zip(ancilla, data, strict=True) if pair == outcome)
         observed = hits / shots
         assert abs(observed - p) < 4 * np.sqrt(max(p * (1 - p), 1e-4) / shots)
+
+
+def test_choices_and_flags_are_validated_even_when_unused():
+    with pytest.raises(ConfigError, match="entanglement must be one of"):
+        denoising_circuit(num_data_qubits=2, layers=1, ansatz="strongly_entangling",
+                          entanglement="bogus")  # fmt: skip
+    with pytest.raises(ConfigError, match="reupload must be true or false"):
+        denoising_circuit(num_data_qubits=2, layers=1, encoding="angle", reupload="no")

@@ -461,3 +461,21 @@ def test_non_vector_or_non_numeric_input_is_a_data_error(bad) -> None:
 def test_label_values_need_a_positive_register() -> None:
     with pytest.raises(ConfigError):
         label_encoding_values(0, num_qubits=0)
+
+
+def test_extreme_magnitudes_encode_without_overflow() -> None:
+    base = np.array([3.0, -4.0, 0.0, 12.0])
+    for scale in (1e160, 1e-200):
+        values = amplitude_encoding_values(base * scale)
+        assert values.norm == pytest.approx(13.0 * scale, rel=1e-12)
+        np.testing.assert_allclose(values.parameters, amplitude_encoding_values(base).parameters)
+    with pytest.raises(DataError, match="regular array"):
+        amplitude_encoding_values([[1.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize("flag", ["no", 1, [1], None])
+def test_boolean_options_must_be_booleans(flag) -> None:
+    with pytest.raises(ConfigError, match="must be true or false"):
+        amplitude_encoding(num_qubits=2, complex_amplitudes=flag)
+    with pytest.raises(ConfigError, match="must be true or false"):
+        angle_encoding(num_qubits=2, time_embedding=flag)

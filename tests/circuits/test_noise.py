@@ -299,3 +299,26 @@ def test_scrambled_ensemble_approaches_haar_fidelity() -> None:
     weak_states = np.array([Statevector(layer.assign_parameters(a)).data for a in weak])
     weak_overlaps = np.abs(weak_states.conj() @ weak_states.T) ** 2
     assert weak_overlaps.mean() > 0.9
+
+
+def test_label_noise_applies_on_any_qubits_of_a_wider_circuit() -> None:
+    """The marker on qubit 1 of 2 gets the channel too (all-qubit noise, not only qubits 0..n-1)."""
+    from qiskit import QuantumCircuit
+    from qiskit_aer import AerSimulator
+
+    schedule = NoiseSchedule(kind="custom", probabilities=(0.5,))
+    marker = depolarizing_circuit(num_qubits=1, schedule=schedule, step=1, realisation="labels")
+    circuit = QuantumCircuit(2)
+    circuit.x(1)
+    circuit.compose(marker, qubits=[1], inplace=True)
+    circuit.save_density_matrix()
+    model = depolarizing_noise_model(num_qubits=1, schedule=schedule)
+    rho = AerSimulator(method="density_matrix", noise_model=model).run(circuit).result()
+    diagonal = np.real(np.diag(np.asarray(rho.data()["density_matrix"])))
+    # qubit 1 in |1>, depolarized with p = 0.5: P(q1 = 1) = 0.5 + 0.5 / 2
+    np.testing.assert_allclose(diagonal, [0.25, 0.0, 0.75, 0.0], atol=1e-12)
+
+
+def test_scrambling_needs_an_explicit_seed() -> None:
+    with pytest.raises(ConfigError, match="seed must be"):
+        scrambling_angles(num_qubits=2, strength=1.0, size=3, seed=None)  # type: ignore[arg-type]

@@ -100,10 +100,20 @@ def test_layout_observable_gives_the_logical_expectation():
 
 def test_cache_transpiles_each_structure_once():
     cache = TranspileCache()
-    first = transpile_isa(denoising_circuit(num_data_qubits=2, layers=3), target=FEZ, cache=cache)
-    second = transpile_isa(denoising_circuit(num_data_qubits=2, layers=3), target=FEZ, cache=cache)
+    a = denoising_circuit(num_data_qubits=2, layers=3)
+    b = denoising_circuit(num_data_qubits=2, layers=3)
+    b.name = "second"
+    first = transpile_isa(a, target=FEZ, cache=cache)
+    second = transpile_isa(b, target=FEZ, cache=cache)
     assert (cache.hits, cache.misses) == (1, 1)
-    assert second == first and second is not first  # a copy: callers may mutate it
+    # The hit carries the caller's own parameter objects, name and metadata ...
+    assert set(second.parameters) == set(b.parameters)
+    assert second.name == "second" and second.metadata["builder"] == "denoising_circuit"
+    values = np.random.default_rng(0).uniform(size=b.num_parameters)
+    bound = second.assign_parameters(dict(zip(b.parameters, values, strict=True)))
+    reference = first.assign_parameters(dict(zip(a.parameters, values, strict=True)))
+    # ... and is the same ISA circuit.
+    assert bound == reference
     transpile_isa(denoising_circuit(num_data_qubits=2, layers=3), target=FEZ, cache=cache,
                   options=TranspileOptions(optimization_level=1))  # fmt: skip
     transpile_isa(denoising_circuit(num_data_qubits=2, layers=3), target=MANILA, cache=cache)
@@ -116,12 +126,63 @@ def test_disk_cache_is_shared_across_instances(tmp_path):
     writer = TranspileCache(directory=tmp_path)
     isa = transpile_isa(circuit, target=FEZ, cache=writer)
     assert len(list(tmp_path.glob("*.qpy"))) == 1
-    reader = TranspileCache(directory=tmp_path)
+    reader = TranspileCache(directory=str(tmp_path))  # a plain string works too
     rebuilt = denoising_circuit(num_data_qubits=2, num_ancillas=1, layers=2, measure_data=True)
     again = transpile_isa(rebuilt, target=FEZ, cache=reader)
     assert (reader.hits, reader.misses) == (1, 0)
     assert again.layout.final_index_layout() == isa.layout.final_index_layout()
-    assert again == isa
+    assert set(again.parameters) == set(rebuilt.parameters)
+    assert structure_hash(again) == structure_hash(isa)
+
+
+def test_corrupt_disk_entry_is_a_miss_and_is_replaced(tmp_path):
+    circuit = denoising_circuit(num_data_qubits=2, layers=1)
+    transpile_isa(circuit, target=MANILA, cache=TranspileCache(directory=tmp_path))
+    (entry,) = tmp_path.glob("*.qpy")
+    entry.write_bytes(b"QISKIT garbage")
+    cache = TranspileCache(directory=tmp_path)
+    isa = transpile_isa(circuit, target=MANILA, cache=cache)
+    assert (cache.hits, cache.misses) == (0, 1)
+    assert isa_violations(isa, MANILA) == []
+    assert entry.read_bytes() != b"QISKIT garbage"  # rewritten with a good entry
+
+
+def test_deferred_cache_writes_only_on_flush(tmp_path):
+    cache = TranspileCache(directory=tmp_path, autoflush=False)
+    transpile_isa(denoising_circuit(num_data_qubits=2, layers=1), target=MANILA, cache=cache)
+    assert not list(tmp_path.glob("*.qpy"))
+    cache.flush()
+    assert len(list(tmp_path.glob("*.qpy"))) == 1
+
+
+def test_structure_hash_is_stable_for_custom_instructions():
+    """Kraus channels and unitaries get random names in QPY; the hash must not depend on them."""
+    schedule = NoiseSchedule(steps=3)
+    hashes = {
+        structure_hash(depolarizing_circuit(num_qubits=2, schedule=schedule, step=3))
+        for _ in range(6)
+    }
+    assert len(hashes) == 1
+    other = depolarizing_circuit(num_qubits=2, schedule=NoiseSchedule(steps=3, end=0.5), step=3)
+    assert structure_hash(other) not in hashes
+
+
+def test_isa_check_looks_inside_control_flow():
+    circuit = QuantumCircuit(2, 1)
+    circuit.measure(0, 0)
+    with circuit.if_test((circuit.clbits[0], 1)):
+        circuit.h(1)
+    problems = isa_violations(circuit, FEZ)
+    assert "h on qubits (1,)" in problems
+    assert is_isa_circuit(circuit, FEZ.target) != ""  # Runtime agrees
+    assert circuit_summary(circuit).two_qubit_gates == 0  # if_else is not a two-qubit gate
+
+
+def test_noise_markers_are_refused():
+    markers = depolarizing_circuit(num_qubits=1, schedule=NoiseSchedule(steps=2), step=2,
+                                   realisation="labels")  # fmt: skip
+    with pytest.raises(ConfigError, match="simulator-only noise markers"):
+        transpile_isa(markers, target=FEZ)
 
 
 def test_structure_hash_ignores_uuids_names_and_metadata_only():
@@ -156,6 +217,10 @@ def test_invalid_transpile_requests():
         TranspileOptions(optimization_level=4)
     with pytest.raises(ConfigError, match="seed_transpiler"):
         TranspileOptions(seed_transpiler=-1)
+    with pytest.raises(ConfigError, match="layout_method must be one of"):
+        TranspileOptions(layout_method="bogus")
+    with pytest.raises(ConfigError, match="routing_method must be one of"):
+        TranspileOptions(routing_method=3)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="needs 6 qubits but the target has 5"):
         transpile_isa(denoising_circuit(num_data_qubits=6, layers=1), target=MANILA)
     schedule = NoiseSchedule(steps=2)

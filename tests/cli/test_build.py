@@ -57,7 +57,7 @@ def test_build_writes_logical_and_isa_circuits(tmp_path: Path):
         isa, isa_record = load_circuit(out / f"{name}.isa-fake-FakeManilaV2.qpy")
         assert isa_violations(isa, backend) == []
         assert (
-            isa_record["target"] == "fake:manila"
+            isa_record["target"] == "fake:FakeManilaV2"
             and isa_record["transpile"]["optimization_level"] == 1
         )
         assert {p.name for p in isa.parameters} == {p.name for p in logical.parameters}
@@ -83,7 +83,7 @@ BAD = {
                         "unknown builder 'denoiser' (did you mean 'denoising_circuit'?)"),
     "negative qubits": ('[[circuits]]\nname = "a"\nbuilder = "angle_encoding"\n'
                         "[circuits.arguments]\nnum_qubits = -2\n",
-                        "circuit 'a': angle_encoding: num_qubits must be an integer >= 1"),
+                        "circuit 'a': angle_encoding: num_qubits must be an integer in [1, 1024]"),
     "more qubits than the target": ('target = "fake:manila"\n[[circuits]]\nname = "big"\n'
                                     'builder = "angle_encoding"\n[circuits.arguments]\n'
                                     "num_qubits = 7\n",
@@ -96,6 +96,21 @@ BAD = {
                        'builder = "angle_encoding"\n[circuits.arguments]\nnum_qubits = 1\n',
                        "unknown fake backend 'nowhere'"),
     "broken TOML": ("[[circuits]\n", "not a readable toml file"),
+    "string schedule": ('[[circuits]]\nname = "d"\nbuilder = "depolarizing_circuit"\n'
+                        '[circuits.arguments]\nnum_qubits = 1\nstep = 1\nschedule = "linear"\n',
+                        "schedule must be a NoiseSchedule"),
+    "truthy string": ('[[circuits]]\nname = "a"\nbuilder = "amplitude_encoding"\n'
+                      '[circuits.arguments]\nnum_qubits = 2\ncomplex_amplitudes = "no"\n',
+                      "complex_amplitudes must be true or false, got 'no'"),
+    "huge register": ('[[circuits]]\nname = "a"\nbuilder = "angle_encoding"\n'
+                      "[circuits.arguments]\nnum_qubits = 1000000\n",
+                      "num_qubits must be an integer in [1, 1024]"),
+    "bad layout method": ('[transpile]\nlayout_method = "bogus"\n[[circuits]]\nname = "a"\n'
+                          'builder = "angle_encoding"\n[circuits.arguments]\nnum_qubits = 1\n',
+                          "layout_method must be one of"),
+    "empty prefix": ('[[circuits]]\nname = "a"\nbuilder = "scrambling_layer"\n'
+                     '[circuits.arguments]\nnum_qubits = 2\nprefix = ""\n',
+                     "prefix must be a name"),
 }  # fmt: skip
 
 
@@ -121,4 +136,11 @@ def test_a_bad_circuit_among_good_ones_writes_nothing(tmp_path: Path):
     out = tmp_path / "out"
     result = run("build", str(config), "--out", str(out))
     assert result.exit_code == 2
-    assert not list(out.glob("*.qpy")) if out.exists() else True
+    assert not out.exists() or not list(out.rglob("*.qpy"))  # cache entries included
+
+
+def test_yaml_config_is_refused(tmp_path: Path):
+    config = tmp_path / "c.yaml"
+    config.write_text("circuits: []\n")
+    result = run("build", str(config))
+    assert result.exit_code == 2 and "must be a .toml or .json file" in result.stderr

@@ -50,3 +50,10 @@ def test_ibm_without_credentials_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))  # no saved account
     with pytest.raises(ConfigError, match="no IBM Quantum credentials"):
         resolve_target("ibm:ibm_fez")
+
+
+def test_canonical_text_and_empty_backend():
+    assert parse_target(" fake:fez").text == "fake:FakeFez"
+    assert parse_target("aer").text == "aer"
+    with pytest.raises(ConfigError, match="needs a backend name"):
+        parse_target("aer:")
