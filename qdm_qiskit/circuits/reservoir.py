@@ -14,6 +14,7 @@ only approximately. Qubits ``0..n-1`` are the inputs, ``n..n+m-1`` the ancillas.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -131,20 +132,9 @@ def reservoir_circuit(
     steps = check_count("trotter_steps", trotter_steps)
     if order not in (1, 2):
         raise ConfigError(f"order must be 1 (Lie-Trotter) or 2 (Suzuki-Trotter), got {order!r}")
-    forward = reservoir_hamiltonian(
-        num_inputs=num_inputs,
-        num_ancillas=num_ancillas,
-        delta=delta,
-        coupling=coupling,
-        boundary=boundary,
-    )
-    backward = reservoir_hamiltonian(
-        num_inputs=num_inputs,
-        num_ancillas=num_ancillas,
-        delta=delta,
-        coupling=backward_coupling,
-        boundary=boundary,
-    )
+    chain = partial(reservoir_hamiltonian, num_inputs=num_inputs, num_ancillas=num_ancillas,
+                    delta=delta, boundary=boundary)  # fmt: skip
+    forward, backward = chain(coupling=coupling), chain(coupling=backward_coupling)
     synthesis = LieTrotter(reps=steps) if order == 1 else SuzukiTrotter(order=2, reps=steps)
     t_f, tau_b = Parameter("t_f"), Parameter("tau_b")
     inputs = QuantumRegister(num_inputs, "input")
@@ -198,14 +188,10 @@ def exact_reservoir_unitary(
     backward_coupling: float = 0.0,
 ) -> np.ndarray:
     """``exp(+i H_b tau_b) exp(-i H t_f)`` by matrix exponentials: no Trotter error."""
-    kwargs = {
-        "num_inputs": num_inputs,
-        "num_ancillas": num_ancillas,
-        "delta": delta,
-        "boundary": boundary,
-    }
-    forward = reservoir_hamiltonian(coupling=coupling, **kwargs).to_matrix()  # type: ignore[arg-type]
-    backward = reservoir_hamiltonian(coupling=backward_coupling, **kwargs).to_matrix()  # type: ignore[arg-type]
+    chain = partial(reservoir_hamiltonian, num_inputs=num_inputs, num_ancillas=num_ancillas,
+                    delta=delta, boundary=boundary)  # fmt: skip
+    forward = chain(coupling=coupling).to_matrix()
+    backward = chain(coupling=backward_coupling).to_matrix()
     return expm(1j * backward * tau_b) @ expm(-1j * forward * t_f)
 
 
