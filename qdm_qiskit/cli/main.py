@@ -15,6 +15,7 @@ import qdm_qiskit
 from qdm_qiskit.cli.build import build
 from qdm_qiskit.cli.data import data
 from qdm_qiskit.cli.env import env
+from qdm_qiskit.cli.jobs import backends, cancel, collect, status, submit
 from qdm_qiskit.errors import QdmError
 
 EXIT_BAD_INPUT = 2
@@ -58,13 +59,21 @@ def cli(debug: bool) -> None:
       qdm data inspect                      # summarise the shipped quark/gluon sample
       qdm data generate --jets 2000 --seed 1 --out jets.npz
       qdm build circuits.toml --target fake:FakeFez   # circuits -> QPY, ISA
+      qdm backends                          # execution targets
+      qdm submit experiment.toml --target fake:FakeManilaV2 --mitigation readout
+      qdm status; qdm collect               # ledger table; fetch results
       qdm env                               # versions, for bug reports
     """
 
 
+cli.add_command(backends)
 cli.add_command(build)
+cli.add_command(cancel)
+cli.add_command(collect)
 cli.add_command(data)
 cli.add_command(env)
+cli.add_command(status)
+cli.add_command(submit)
 
 
 def main() -> None:

@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any, cast
 
 from qiskit.providers import BackendV2
 
 from qdm_qiskit.errors import ConfigError
 
 KINDS = ("aer", "fake", "ibm")
+NO_CREDENTIALS = (
+    "no IBM Quantum credentials: set QISKIT_IBM_TOKEN (an IBM Cloud API key) and "
+    "QISKIT_IBM_INSTANCE (instance CRN or name), or save an account once with "
+    "QiskitRuntimeService.save_account(token=..., instance=..., set_as_default=True)"
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,8 @@ def parse_target(text: str) -> TargetSpec:
     kind, colon, backend = text.strip().partition(":")
     if kind not in KINDS:
         raise ConfigError(
-            f"unknown target kind {kind!r} in {text!r}; use aer, aer:<fake>, "
-            "fake:<fake> or ibm:<backend>"
+            f"unknown target {text!r}; valid targets are aer, aer:<fake>, fake:<fake> and "
+            "ibm:<backend> (list them with 'qdm backends')"
         )
     if (kind in ("fake", "ibm") or colon) and not backend:
         raise ConfigError(f"target {text!r} needs a backend name, e.g. {kind}:FakeFez")
@@ -108,18 +114,103 @@ def resolve_target(text: str) -> BackendV2:
     return AerSimulator.from_backend(fake) if spec.kind == "aer" else fake
 
 
-def _ibm_backend(name: str) -> BackendV2:
+def device_backend(spec: TargetSpec, *, service: Any = None) -> BackendV2:
+    """The backend circuits are transpiled for: the device itself, not a simulator of it.
+
+    ``aer`` gives an ideal ``AerSimulator``; ``aer:<fake>`` and ``fake:<fake>`` the fake
+    backend (its target and noise); ``ibm:<backend>`` the IBM backend from ``service`` (default:
+    :func:`runtime_service`).
+    """
+    if spec.kind == "ibm":
+        service = service if service is not None else runtime_service()
+        try:
+            return service.backend(str(spec.backend))
+        except Exception as exc:
+            raise ConfigError(f"IBM backend {spec.backend!r} is not available: {exc}") from exc
+    if spec.backend is None:
+        from qiskit_aer import AerSimulator
+
+        return AerSimulator()
+    from qiskit_ibm_runtime import fake_provider
+
+    return cast(BackendV2, getattr(fake_provider, spec.backend)())
+
+
+def runtime_service() -> Any:
+    """A ``QiskitRuntimeService`` on channel ``ibm_quantum_platform``.
+
+    Credentials come from ``QISKIT_IBM_TOKEN`` / ``QISKIT_IBM_INSTANCE`` or the saved Qiskit
+    account, as the Runtime itself reads them; qdm-qiskit never stores them.
+
+    Raises:
+        ConfigError: if no credentials are found, saying how to set them.
+    """
+    import os
+
     from qiskit_ibm_runtime import QiskitRuntimeService
     from qiskit_ibm_runtime.accounts import AccountNotFoundError
 
+    token = os.environ.get("QISKIT_IBM_TOKEN")
+    kwargs: dict[str, Any] = {}
+    if token:
+        kwargs = {"channel": "ibm_quantum_platform", "token": token}
+        if os.environ.get("QISKIT_IBM_INSTANCE"):
+            kwargs["instance"] = os.environ["QISKIT_IBM_INSTANCE"]
     try:
-        service = QiskitRuntimeService()
+        return QiskitRuntimeService(**kwargs)
     except AccountNotFoundError as exc:
-        raise ConfigError(
-            "no IBM Quantum credentials: set QISKIT_IBM_TOKEN and QISKIT_IBM_INSTANCE, or save "
-            "an account with QiskitRuntimeService.save_account(...)"
-        ) from exc
-    try:
-        return service.backend(name)
+        raise ConfigError(NO_CREDENTIALS) from exc
     except Exception as exc:
-        raise ConfigError(f"IBM backend {name!r} is not available: {exc}") from exc
+        raise ConfigError(f"cannot connect to IBM Quantum: {exc}") from exc
+
+
+def _ibm_backend(name: str) -> BackendV2:
+    return device_backend(TargetSpec("ibm", name))
+
+
+def target_table() -> list[dict[str, Any]]:
+    """Every local target with its width and native gates (for ``qdm backends``).
+
+    Reads the fake backends' configuration files instead of instantiating them (60 backends,
+    well under a second). ``ibm:<backend>`` targets are listed by the IBM service itself.
+    """
+    import json
+    from pathlib import Path
+
+    from qiskit_ibm_runtime import fake_provider
+
+    rows: list[dict[str, Any]] = [
+        {
+            "target": "aer",
+            "qubits": None,
+            "basis_gates": "all",
+            "noise": "none (ideal)",
+            "description": "ideal Aer simulator, Aer primitives",
+        }
+    ]
+    for name in fake_backend_names():
+        cls = getattr(fake_provider, name)
+        conf_dir = getattr(cls, "dirname", None)
+        conf_file = getattr(cls, "conf_filename", None)
+        qubits, basis = None, ""
+        if conf_dir and conf_file:
+            try:
+                conf = json.loads((Path(conf_dir) / conf_file).read_text())
+                qubits = conf.get("n_qubits")
+                basis = ",".join(conf.get("basis_gates", []))
+            except (OSError, ValueError):
+                pass
+        for kind, description in (
+            ("fake", "Runtime local testing mode (client-side mitigation runs)"),
+            ("aer", "Aer primitives with the device's noise model"),
+        ):
+            rows.append(
+                {
+                    "target": f"{kind}:{name}",
+                    "qubits": qubits,
+                    "basis_gates": basis,
+                    "noise": "device snapshot",
+                    "description": description,
+                }
+            )
+    return rows

@@ -33,7 +33,7 @@ def test_resolve_each_kind():
     ("text", "message"),
     [
         ("", "non-empty"),
-        ("qpu:fez", "unknown target kind 'qpu'"),
+        ("qpu:fez", "unknown target 'qpu:fez'.*qdm backends"),
         ("fake:", "needs a backend name"),
         ("ibm", "needs a backend name"),
         ("fake:Fezz", "did you mean FakeFez"),
