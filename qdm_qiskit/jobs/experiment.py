@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit
+from qiskit.exceptions import QiskitError
 from qiskit.quantum_info import SparsePauliOp
 
 from qdm_qiskit.circuits.registry import BUILDERS, build_circuit
@@ -76,7 +77,8 @@ class CircuitTask:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ConfigError(f"task name {self.name!r} must be letters, digits, '_', '.', '-'")
-        values = np.asarray(self.parameter_values, dtype=float)
+        # A private copy: the caller's buffer stays writable and later edits do not leak in.
+        values = np.array(self.parameter_values, dtype=float, copy=True)
         if values.ndim == 1 and self.circuit.num_parameters == values.size:
             values = values[None, :]
         if values.ndim != 2 or values.shape[1] != self.circuit.num_parameters:
@@ -238,7 +240,9 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not a readable {path.suffix.lstrip('.')} file ({exc})") from exc
-    if isinstance(data, dict) and "base_dir" in data:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a table at the top level")
+    if "base_dir" in data:
         raise ConfigError(f"{path}: 'base_dir' is set from the file's location, not in the file")
     return parse_experiment({**data, "base_dir": str(path.parent)}, source=str(path))
 
@@ -303,6 +307,11 @@ def parse_observables(
                 parsed.append((entry, SparsePauliOp(entry)))
             elif isinstance(entry, Mapping) and set(entry) == {"name", "terms"}:
                 terms = [(str(p), list(q), complex(c)) for p, q, c in entry["terms"]]
+                for paulis, qubits, _ in terms:
+                    if len(paulis) != len(qubits):
+                        raise ConfigError(
+                            f"term {paulis!r} needs {len(paulis)} qubits, got {qubits}"
+                        )
                 parsed.append(
                     (str(entry["name"]), SparsePauliOp.from_sparse_list(terms, num_qubits))
                 )
@@ -310,7 +319,7 @@ def parse_observables(
                 raise ConfigError("expected a Pauli label or a table with 'name' and 'terms'")
         except ConfigError as exc:
             raise ConfigError(f"{where}: observables[{i}]: {exc}") from exc
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, QiskitError) as exc:
             raise ConfigError(f"{where}: observables[{i}]: {exc}") from exc
     names = [name for name, _ in parsed]
     if len(set(names)) != len(names):

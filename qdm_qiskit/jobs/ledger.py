@@ -249,8 +249,8 @@ class Ledger:
             ConfigError: no such run, or an ambiguous prefix.
         """
         rows = self._connection.execute(
-            "SELECT * FROM runs WHERE run_id = ? OR run_id LIKE ? ORDER BY run_id",
-            (run_id, _like_prefix(run_id)),
+            "SELECT * FROM runs WHERE substr(run_id, 1, length(?)) = ? ORDER BY run_id",
+            (run_id, run_id),
         ).fetchall()
         exact = [r for r in rows if r["run_id"] == run_id]
         if exact:
@@ -406,11 +406,6 @@ class _Tx:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
-
-
-def _like_prefix(prefix: str) -> str:
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"{escaped}%"
 
 
 def _run_row(row: sqlite3.Row) -> RunRow:

@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 import qdm_qiskit
@@ -56,12 +55,13 @@ from qdm_qiskit.jobs.services import (
 )
 from qdm_qiskit.jobs.targets import device_backend, parse_target, runtime_service
 from qdm_qiskit.provenance import package_versions
-from qdm_qiskit.results.store import ResultStore, RunResults
+from qdm_qiskit.results.store import CALIBRATION_CIRCUIT, ResultStore, RunResults
 from qdm_qiskit.results.tidy import (
     PubKey,
     counts_frame,
     expectations_frame,
     parameters_frame,
+    per_binding_counts,
     with_quasi_probabilities,
 )
 
@@ -285,8 +285,14 @@ def run_tasks(
     plan = plan_tasks(tasks, target=target, primitive=primitive, **options)
     run_id = submit_plan(plan, workspace=workspace, name=name)
     report = collect_run(run_id, workspace=workspace)
-    if not report.complete or report.failed:
-        raise QdmError(f"run {run_id} did not complete: {'; '.join(report.messages)}")
+    with workspace.ledger() as ledger:
+        problems = [
+            f"job {job.job_index} {job.state.lower()}: {job.error or ''}".strip()
+            for job in ledger.jobs(run_id)
+            if job.state != COLLECTED
+        ]
+    if problems:
+        raise QdmError(f"run {run_id} did not complete: {'; '.join(problems + report.messages)}")
     return ResultStore(workspace.results_dir).load(run_id)
 
 
@@ -334,11 +340,9 @@ def run_state(run: RunRow, jobs: Sequence[JobRow]) -> str:
     """``complete``, ``partial`` (some failed), ``cancelled`` or ``in progress``."""
     if not all(job.final for job in jobs):
         return "in progress"
-    if run.cancelled:
-        return "cancelled"
     if all(job.state == COLLECTED for job in jobs):
         return "complete"
-    return "partial"
+    return "cancelled" if run.cancelled else "partial"
 
 
 def open_executor(
@@ -459,7 +463,7 @@ def _tidy(
     keys = {}
     for pub_id in ids:
         if pub_id in CALIBRATION_PUBS:
-            keys[pub_id] = PubKey(run.run_id, index, job_id, pub_id, "calibration", 0)
+            keys[pub_id] = PubKey(run.run_id, index, job_id, pub_id, CALIBRATION_CIRCUIT, 0)
         else:
             entry = stored.pub(pub_id)
             keys[pub_id] = PubKey(
@@ -490,8 +494,7 @@ def _tidy(
             if matrices is not None and pub_id not in CALIBRATION_PUBS:
                 circuit = stored.circuits[key.circuit].circuit
                 qubits = measured_qubits(circuit, register)
-                counts = [bits.get_counts(i) for i in range(int(np.prod(bits.shape) or 1))]
-                quasis = readout_corrected(counts, qubits, matrices)
+                quasis = readout_corrected(per_binding_counts(bits), qubits, matrices)
                 frame = with_quasi_probabilities(frame, quasis, key.start)
             frames.append(frame)
     return "counts", pd.concat(frames, ignore_index=True)

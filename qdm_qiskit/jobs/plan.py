@@ -300,7 +300,7 @@ def plan_run(
         cal_qubits = tuple(measured)
         calibration = calibration_circuits(max(c.executed.num_qubits for c in planned), measured)
     per_binding = _executions_per_binding(primitive, shots, mitigation, planned)
-    pubs = _chunk(planned, chunk_size, per_binding)
+    pubs = _chunk(planned, chunk_size, per_binding, reserved=len(calibration) * shots)
     jobs = _pack_jobs(
         pubs,
         planned,
@@ -394,18 +394,28 @@ def _executions_per_binding(
 
 
 def _chunk(
-    circuits: tuple[PlannedCircuit, ...], chunk_size: int, per_binding: dict[str, int]
+    circuits: tuple[PlannedCircuit, ...],
+    chunk_size: int,
+    per_binding: dict[str, int],
+    *,
+    reserved: int,
 ) -> tuple[PlannedPub, ...]:
+    """Cut parameter sets into PUBs that fit a job beside ``reserved`` executions.
+
+    ``reserved`` counts the readout-calibration executions every job carries.
+    """
     pubs = []
+    budget = MAX_EXECUTIONS_PER_JOB - reserved
     for circuit in circuits:
         total = circuit.values.shape[0]
         each = per_binding[circuit.name]
-        if each > MAX_EXECUTIONS_PER_JOB:
+        if each > budget:
             raise ConfigError(
-                f"circuit {circuit.name!r}: one parameter set needs {each} executions, above "
-                f"the Runtime's {MAX_EXECUTIONS_PER_JOB} per job; lower shots or precision"
+                f"circuit {circuit.name!r}: one parameter set needs {each} executions (plus "
+                f"{reserved} for calibration), above the Runtime's {MAX_EXECUTIONS_PER_JOB} per "
+                "job; lower shots or precision"
             )
-        size = min(chunk_size, max(1, MAX_EXECUTIONS_PER_JOB // each))
+        size = min(chunk_size, max(1, budget // each))
         for number, start in enumerate(range(0, total, size)):
             stop = min(start + size, total)
             pubs.append(

@@ -66,10 +66,16 @@ def _aer_primitive(
     from qiskit_aer import AerSimulator
     from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
-    simulator = AerSimulator() if backend is None else AerSimulator.from_backend(backend)
+    # Parameter sets of a broadcast PUB are separate Aer experiments: spread them over the cores.
+    parallel = {"max_parallel_experiments": 0}
+    simulator = (
+        AerSimulator(**parallel)
+        if backend is None
+        else AerSimulator.from_backend(backend, **parallel)
+    )
     if primitive == "sampler":
         return SamplerV2.from_backend(simulator, seed=seed)
-    backend_options: dict[str, Any] = {}
+    backend_options: dict[str, Any] = dict(parallel)
     if backend is not None and simulator.num_qubits <= DENSITY_MATRIX_MAX_QUBITS:
         # Exact noisy expectation values instead of an average over noise trajectories.
         backend_options["method"] = "density_matrix"

@@ -101,11 +101,10 @@ def reduce_circuit(circuit: QuantumCircuit, qubits: Sequence[int] | None = None)
     index = {q: i for i, q in enumerate(physical)}
     reduced = QuantumCircuit(len(physical), name=circuit.name, global_phase=circuit.global_phase)
     reduced.metadata = dict(circuit.metadata or {})
+    # Bits first, in the original order, then the registers over them: clbit order is kept.
+    reduced.add_bits(circuit.clbits)
     for register in circuit.cregs:
         reduced.add_register(register)
-    loose = [bit for bit in circuit.clbits if not circuit.find_bit(bit).registers]
-    if loose:
-        reduced.add_bits(loose)
     for instruction in circuit.data:
         positions = [circuit.find_bit(qubit).index for qubit in instruction.qubits]
         if instruction.operation.name in _IGNORED:
@@ -130,10 +129,12 @@ def reduce_circuit(circuit: QuantumCircuit, qubits: Sequence[int] | None = None)
 def restrict_observable(observable: SparsePauliOp, qubits: Sequence[int]) -> SparsePauliOp:
     """Re-index ``observable`` (on physical qubits) onto ``qubits``.
 
+    ``qubits`` are sorted first, as :func:`reduce_circuit` sorts them.
+
     Raises:
         ConfigError: if a term acts non-trivially outside ``qubits``.
     """
-    index = {q: i for i, q in enumerate(qubits)}
+    index = {q: i for i, q in enumerate(sorted(qubits))}
     terms = []
     for label, positions, coeff in observable.to_sparse_list():
         outside = [p for p in positions if p not in index]

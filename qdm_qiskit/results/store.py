@@ -30,6 +30,8 @@ from qdm_qiskit._io import atomic_write_bytes
 from qdm_qiskit.errors import ConfigError, DataError
 
 TABLES = ("counts", "expectations")
+#: ``circuit`` value of the readout-calibration rows each job carries.
+CALIBRATION_CIRCUIT = "calibration"
 _METADATA_KEY = b"qdm"
 
 
@@ -145,10 +147,14 @@ class ResultStore:
             frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise DataError(f"run {run_id}: unreadable result part ({exc})") from exc
-        keys = ["circuit", "binding", "register", "bitstring"]
+        # A data PUB belongs to exactly one job, so its rows are keyed without the job; every
+        # job carries its own readout calibration, so calibration rows are keyed per job.
+        keys = ["circuit", "pub_id", "binding", "register", "bitstring"]
         if table == "expectations":
-            keys = ["circuit", "binding", "observable"]
-        return frame.drop_duplicates(subset=keys).sort_values(keys, ignore_index=True)
+            keys = ["circuit", "pub_id", "binding", "observable"]
+        per_job = frame["job_index"].where(frame["circuit"] == CALIBRATION_CIRCUIT, -1)
+        unique = ~frame.assign(_job=per_job).duplicated(subset=[*keys, "_job"])
+        return frame[unique].sort_values(["job_index", *keys], ignore_index=True)
 
     def _write_parquet(self, path: Path, frame: pd.DataFrame, run_id: str) -> None:
         info = self.info(run_id)

@@ -66,11 +66,24 @@ def counts_frame(key: PubKey, register: str, bits: BitArray) -> pd.DataFrame:
     for byte in range(array.shape[-1]):  # most significant byte first
         values = (values << np.uint64(8)) | array[..., byte].astype(np.uint64)
     rows = np.repeat(np.arange(bindings, dtype=np.uint64), bits.num_shots)
-    keyed = (rows << np.uint64(bits.num_bits)) | values.ravel()
-    unique, counts = np.unique(keyed, return_counts=True)
-    binding = (unique >> np.uint64(bits.num_bits)).astype(np.int64)
-    outcome = unique & np.uint64((1 << bits.num_bits) - 1) if bits.num_bits else unique * 0
-    strings = [format(int(v), f"0{bits.num_bits}b") if bits.num_bits else "" for v in outcome]
+    if bits.num_bits + max(bindings - 1, 1).bit_length() <= 64:
+        keyed = (rows << np.uint64(bits.num_bits)) | values.ravel()
+        unique, counts = np.unique(keyed, return_counts=True)
+        binding = (unique >> np.uint64(bits.num_bits)).astype(np.int64)
+        mask = np.uint64((1 << bits.num_bits) - 1) if bits.num_bits else np.uint64(0)
+        outcome = unique & mask
+    else:  # (binding, outcome) does not fit one 64-bit key: count pairs
+        pairs, counts = np.unique(
+            np.stack([rows, values.ravel()], axis=1), axis=0, return_counts=True
+        )
+        binding, outcome = pairs[:, 0].astype(np.int64), pairs[:, 1]
+    # Format each distinct outcome once (at most 2**bits of them), then gather.
+    distinct, inverse = np.unique(outcome, return_inverse=True)
+    labels = np.array(
+        [format(int(v), f"0{bits.num_bits}b") if bits.num_bits else "" for v in distinct],
+        dtype=object,
+    )
+    strings = labels[inverse.ravel()]
     return pd.DataFrame(
         {
             "run_id": key.run_id,
@@ -86,6 +99,18 @@ def counts_frame(key: PubKey, register: str, bits: BitArray) -> pd.DataFrame:
         },
         columns=list(COUNT_COLUMNS),
     )
+
+
+def per_binding_counts(bits: BitArray) -> list[dict[str, int]]:
+    """Counts of each parameter set of a PUB, in flattened binding order.
+
+    A PUB without parameters gives a 0-d BitArray: one binding.
+    """
+    if not bits.shape:
+        return [bits.get_counts()]
+    return [
+        bits.get_counts(np.unravel_index(i, bits.shape)) for i in range(int(np.prod(bits.shape)))
+    ]
 
 
 def expectations_frame(
