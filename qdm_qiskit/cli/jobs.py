@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
@@ -22,7 +24,6 @@ from qdm_qiskit.jobs.manager import (
 from qdm_qiskit.jobs.mitigation import PRESETS
 from qdm_qiskit.jobs.plan import RunPlan
 from qdm_qiskit.jobs.targets import target_table
-from qdm_qiskit.options import options_to_dict
 
 _workspace_options = [
     click.option(
@@ -108,7 +109,16 @@ def submit(
       qdm submit experiment.toml --target aer --shots 2000 --collect
     """
     config = load_experiment(experiment)
-    target_text = target or config.target
+    overrides = {
+        "target": target,
+        "mitigation": mitigation,
+        "shots": shots,
+        "precision": precision,
+        "seed": seed,
+    }
+    given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    config = replace(config, **given)
+    target_text = config.target
     if not target_text:
         raise ConfigError(f"{experiment}: no target; pass --target or set target in the file")
     tasks = experiment_tasks(config)
@@ -116,10 +126,10 @@ def submit(
         tasks,
         target=target_text,
         primitive=config.primitive,
-        mitigation=mitigation or config.mitigation,
-        shots=shots if shots is not None else config.shots,
-        precision=precision if precision is not None else config.precision,
-        seed=seed if seed is not None else config.seed,
+        mitigation=config.mitigation,
+        shots=config.shots,
+        precision=config.precision,
+        seed=config.seed,
         chunk_size=config.chunk_size,
         transpile=config.transpile,
         cache=TranspileCache(),
@@ -129,7 +139,7 @@ def submit(
         click.echo("dry run: nothing submitted, nothing written")
         return
     workspace = Workspace(jobs_dir, results_dir)
-    recorded = {**options_to_dict(config), "source": str(experiment)}
+    recorded = {**asdict(config), "source": str(experiment)}
     recorded.pop("base_dir", None)
     run_id = submit_plan(plan, workspace=workspace, name=config.name, config=recorded)
     click.echo(f"run {run_id}: {len(plan.jobs)} job(s) submitted to {plan.target}")
@@ -186,8 +196,7 @@ def collect(run: str | None, jobs_dir: Path, results_dir: Path) -> None:
       qdm collect 20261121-101500-a1b2c3
     """
     workspace = Workspace(jobs_dir, results_dir)
-    if not workspace.ledger_path.exists():
-        raise ConfigError(f"no ledger at {workspace.ledger_path}: nothing was submitted here")
+    workspace.existing_ledger().close()
     if run is not None:
         _collect_one(run, workspace)
         return

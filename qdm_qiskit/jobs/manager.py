@@ -21,7 +21,7 @@ import pandas as pd
 
 import qdm_qiskit
 from qdm_qiskit.circuits.transpile import TranspileCache, TranspileOptions
-from qdm_qiskit.errors import QdmError
+from qdm_qiskit.errors import ConfigError, QdmError
 from qdm_qiskit.jobs.experiment import CircuitTask
 from qdm_qiskit.jobs.ledger import (
     CANCELLED,
@@ -81,7 +81,14 @@ class Workspace:
         return Path(self.jobs_dir) / LEDGER_FILE
 
     def ledger(self) -> Ledger:
-        """Open the ledger."""
+        """Open the ledger (created on first use)."""
+        return Ledger(self.ledger_path)
+
+    def existing_ledger(self, run_id: str | None = None) -> Ledger:
+        """Open the ledger, refusing to create one: reading commands must not write."""
+        if not self.ledger_path.exists():
+            about = f"no run {run_id!r}: " if run_id else ""
+            raise ConfigError(f"{about}no ledger at {self.ledger_path}; nothing was submitted here")
         return Ledger(self.ledger_path)
 
 
@@ -203,7 +210,7 @@ def collect_run(
     executor: Any = None,
 ) -> CollectReport:
     """Fetch the run's finished jobs into the results store (idempotent, concurrency-safe)."""
-    with workspace.ledger() as ledger:
+    with workspace.existing_ledger(run_id) as ledger:
         run = ledger.run(run_id)
         report = CollectReport(run.run_id)
         jobs = [job for job in ledger.jobs(run.run_id) if not job.final]
@@ -225,6 +232,13 @@ def collect_run(
                         continue
                     try:
                         _collect_job(ledger, executor, stored, run, job, store, report)
+                    except QdmError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - one job's trouble, not the run's
+                        message = f"collect failed, will retry: {type(exc).__name__}: {exc}"
+                        ledger.note(run.run_id, job.job_index, message)
+                        report.waiting.append(job.job_index)
+                        report.messages.append(f"job {job.job_index}: {message}")
                     finally:
                         ledger.release(run.run_id, job.job_index)
             finally:
@@ -241,30 +255,44 @@ def cancel_run(
 ) -> list[str]:
     """Cancel a run's unfinished jobs; returns one message per job touched."""
     messages = []
-    with workspace.ledger() as ledger:
+    with workspace.existing_ledger(run_id) as ledger:
         run = ledger.run(run_id)
-        pending = [job for job in ledger.jobs(run.run_id) if not job.final]
-        executor = None
-        if any(job.job_id for job in pending):
-            executor = open_executor(
-                run.target, run.primitive, _simulated(run), Path(run.run_dir), service=service
-            )
+        jobs = ledger.jobs(run.run_id)
+        pending = [job for job in jobs if not job.final]
+        for job in jobs:
+            if job.final:
+                messages.append(f"job {job.job_index}: already {job.state.lower()}")
+        if not pending:
+            return messages
+        executor = open_executor(
+            run.target, run.primitive, _simulated(run), Path(run.run_dir), service=service
+        )
         ledger.mark_cancelled(run.run_id)
-        for job in pending:
-            if job.job_id is None:
-                ledger.set_state(run.run_id, job.job_index, CANCELLED, "cancelled before submit")
-                messages.append(f"job {job.job_index}: cancelled before submission")
-                continue
-            outcome = executor.fetch(job.job_id) if executor is not None else None
-            if outcome is not None and outcome.state == DONE:
-                messages.append(f"job {job.job_index}: already finished; 'qdm collect' keeps it")
-                continue
-            message = executor.cancel(job.job_id) if executor is not None else ""
-            ledger.set_state(run.run_id, job.job_index, CANCELLED, "cancelled by the user")
-            messages.append(f"job {job.job_index}: {message or 'cancelled'}")
-        if executor is not None:
+        try:
+            for job in pending:
+                messages.append(_cancel_job(ledger, executor, run, job))
+        finally:
             executor.close()
     return messages
+
+
+def _cancel_job(ledger: Ledger, executor: Any, run: RunRow, job: JobRow) -> str:
+    index = job.job_index
+    job_id = job.job_id
+    if job_id is None:
+        # It may have reached the service without reaching the ledger: look for it by tag.
+        found = executor.find(job_tags(run.run_id, index))
+        if not found:
+            ledger.set_state(run.run_id, index, CANCELLED, "cancelled before submission")
+            return f"job {index}: cancelled before submission"
+        job_id = found[0]
+        ledger.record_job_id(run.run_id, index, job_id, f"job id {job_id} recovered by tag")
+    outcome = executor.fetch(job_id)
+    if outcome.state == DONE:
+        return f"job {index}: already finished; 'qdm collect' keeps it"
+    message = executor.cancel(job_id)
+    ledger.set_state(run.run_id, index, CANCELLED, "cancelled by the user")
+    return f"job {index}: {message}"
 
 
 def run_tasks(
@@ -408,21 +436,21 @@ def _collect_job(
 ) -> None:
     index = job.job_index
     job_id = job.job_id
-    if job_id is None:
-        if run.cancelled:
-            ledger.set_state(run.run_id, index, CANCELLED, "run cancelled before submission")
-            return
-        found = executor.find(job_tags(run.run_id, index))
-        if found:
-            job_id = found[0]
-            ledger.record_job_id(run.run_id, index, job_id, f"job id {job_id} recovered by tag")
-        else:
-            job_id = _submit_job(ledger, executor, stored, run, index)
-            report.resubmitted.append(index)
-            if job_id is None:
-                report.messages.append(f"job {index}: submission failed")
-                return
     try:
+        if job_id is None:
+            if run.cancelled:
+                ledger.set_state(run.run_id, index, CANCELLED, "run cancelled before submission")
+                return
+            found = executor.find(job_tags(run.run_id, index))
+            if found:
+                job_id = found[0]
+                ledger.record_job_id(run.run_id, index, job_id, f"job id {job_id} recovered by tag")
+            else:
+                job_id = _submit_job(ledger, executor, stored, run, index)
+                report.resubmitted.append(index)
+                if job_id is None:
+                    report.messages.append(f"job {index}: submission failed")
+                    return
         outcome = executor.fetch(job_id)
         if outcome.state == LOST:
             ledger.note(run.run_id, index, f"{outcome.error}; re-executing with the same seed")

@@ -67,12 +67,13 @@ def _aer_primitive(
     from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
     # Parameter sets of a broadcast PUB are separate Aer experiments: spread them over the cores.
-    parallel = {"max_parallel_experiments": 0}
-    simulator = (
-        AerSimulator(**parallel)
-        if backend is None
-        else AerSimulator.from_backend(backend, **parallel)
-    )
+    parallel: dict[str, Any] = {"max_parallel_experiments": 0}
+    if backend is None:
+        # Ideal simulation binds parameters inside Aer's run (about 1.5x faster for many sets);
+        # not with noise models, where Aer has known trouble with it (qiskit-aer#2207).
+        simulator = AerSimulator(runtime_parameter_bind_enable=True, **parallel)
+    else:
+        simulator = AerSimulator.from_backend(backend, **parallel)
     if primitive == "sampler":
         return SamplerV2.from_backend(simulator, seed=seed)
     backend_options: dict[str, Any] = dict(parallel)

@@ -272,6 +272,9 @@ def _is_transient(exc: BaseException) -> bool:
         return True
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & {"RequestsApiError", "ConnectionError", "Timeout", "ReadTimeout"}:
+        # The Runtime reports "no response at all" (outage, maintenance) as status -1.
         status = getattr(exc, "status_code", None)
-        return status is None or status in (408, 429) or status >= 500
-    return False
+        return status is None or status < 0 or status in (408, 429) or status >= 500
+    # QiskitRuntimeService.job() wraps every failure except "not found" (RuntimeJobNotFound)
+    # in a bare IBMRuntimeError("Failed to retrieve job: ...").
+    return type(exc).__name__ == "IBMRuntimeError" and "Failed to retrieve" in str(exc)

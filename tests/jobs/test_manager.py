@@ -702,7 +702,7 @@ def test_cancel_run_with_pending_jobs(tmp_path, monkeypatch):
         assert ledger.run(run_id).cancelled
         status = status_table(ledger).set_index("run").loc[run_id]
     assert [j.state for j in jobs] == [CANCELLED, CANCELLED]
-    assert all(j.error == "cancelled before submit" and j.job_id is None for j in jobs)
+    assert all(j.error == "cancelled before submission" and j.job_id is None for j in jobs)
     assert status["state"] == "cancelled"
     report = collect_run(run_id, workspace=workspace)
     assert report.collected == [] and report.resubmitted == [] and report.complete
@@ -736,7 +736,12 @@ def test_cancel_run_recorded_only_in_the_ledger(tmp_path):
         assert {j.state for j in ledger.jobs("20260101-000000-abc123")} == {CANCELLED}
         cancelled = [e for e in ledger.events("20260101-000000-abc123") if e["state"] == CANCELLED]
     assert len(cancelled) == 4  # the run, then each job
-    assert cancel_run("20260101-000000-abc123", workspace=workspace) == []
+    # Cancelling again touches nothing and says so, job by job.
+    again = cancel_run("20260101-000000-abc123", workspace=workspace)
+    assert again == [f"job {i}: already cancelled" for i in range(3)]
+    with workspace.ledger() as ledger:
+        events = [e for e in ledger.events("20260101-000000-abc123") if e["state"] == CANCELLED]
+    assert len(events) == 4
 
 
 def test_cancel_after_local_jobs_finished_keeps_them(tmp_path):
