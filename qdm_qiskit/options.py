@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
+import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from qdm_qiskit.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 T = TypeVar("T")
 
@@ -72,3 +80,26 @@ def options_to_dict(options: Any) -> dict[str, Any]:
         f.name: list(v) if isinstance(v := getattr(options, f.name), tuple) else v
         for f in dataclasses.fields(options)
     }
+
+
+def read_config_file(path: str | Path, *, kind: str, described: str) -> Any:
+    """Parse a ``.toml`` or ``.json`` config file, with one-line errors naming the file.
+
+    Args:
+        path: the file.
+        kind: word for "no such <kind> file" messages (``config``, ``experiment``).
+        described: the subject of "<described> must be a .toml or .json file".
+
+    Raises:
+        ConfigError: missing file, other suffix, or unparsable content.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such {kind} file")
+    if path.suffix not in (".toml", ".json"):
+        raise ConfigError(f"{path}: {described} must be a .toml or .json file")
+    try:
+        text = path.read_text()
+        return json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable {path.suffix.lstrip('.')} file ({exc})") from exc

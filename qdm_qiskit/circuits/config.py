@@ -20,9 +20,7 @@ A TOML (or JSON) file::
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +29,7 @@ from typing import Any
 from qdm_qiskit.circuits.registry import BUILDERS
 from qdm_qiskit.circuits.transpile import TranspileOptions
 from qdm_qiskit.errors import ConfigError
-from qdm_qiskit.options import did_you_mean, options_from_dict
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from qdm_qiskit.options import did_you_mean, options_from_dict, read_config_file
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -123,14 +116,5 @@ def load_build_config(path: str | Path) -> BuildConfig:
     Raises:
         ConfigError: unreadable file or invalid content, naming the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file")
-    if path.suffix not in (".toml", ".json"):
-        raise ConfigError(f"{path}: a build config must be a .toml or .json file")
-    try:
-        text = path.read_text()
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable {path.suffix.lstrip('.')} file ({exc})") from exc
+    data = read_config_file(path, kind="config", described="a build config")
     return parse_build_config(data, source=str(path))

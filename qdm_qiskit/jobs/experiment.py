@@ -26,9 +26,7 @@ takes from Python code as well (the training loop submits tasks directly).
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,17 +37,13 @@ from qiskit import QuantumCircuit
 from qiskit.exceptions import QiskitError
 from qiskit.quantum_info import SparsePauliOp
 
-from qdm_qiskit.circuits.registry import BUILDERS, build_circuit
+from qdm_qiskit.circuits.config import CircuitSpec
+from qdm_qiskit.circuits.registry import build_circuit
 from qdm_qiskit.circuits.transpile import TranspileOptions
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.jobs.mitigation import PRESETS
 from qdm_qiskit.jobs.primitives import PRIMITIVES
-from qdm_qiskit.options import did_you_mean, options_from_dict
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from qdm_qiskit.options import options_from_dict, read_config_file
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_BINDINGS = 10_000_000
@@ -118,13 +112,8 @@ class ExperimentCircuit:
     observables: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise ConfigError(f"circuit name {self.name!r} must be letters, digits, '_', '.', '-'")
-        if self.builder not in BUILDERS:
-            hint = did_you_mean(str(self.builder), BUILDERS)
-            raise ConfigError(f"circuit {self.name!r}: unknown builder {self.builder!r}{hint}")
-        if not isinstance(self.arguments, Mapping):
-            raise ConfigError(f"circuit {self.name!r}: arguments must be a table")
+        # Name, builder and arguments follow the rules of a `qdm build` entry.
+        CircuitSpec(self.name, self.builder, self.arguments)
         if self.bindings is not None and self.values is not None:
             raise ConfigError(f"circuit {self.name!r}: give either bindings or values, not both")
         count = self.bindings
@@ -231,15 +220,7 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
         ConfigError: unreadable file or invalid content, naming the file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such experiment file")
-    if path.suffix not in (".toml", ".json"):
-        raise ConfigError(f"{path}: an experiment must be a .toml or .json file")
-    try:
-        text = path.read_text()
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable {path.suffix.lstrip('.')} file ({exc})") from exc
+    data = read_config_file(path, kind="experiment", described="an experiment")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a table at the top level")
     if "base_dir" in data:

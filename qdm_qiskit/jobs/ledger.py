@@ -81,11 +81,10 @@ def utc_now() -> str:
 
 
 @dataclass(frozen=True)
-class RunRow:
-    """A run as stored in the ledger."""
+class _RunFields:
+    """What a run is: the fields written at creation and read back unchanged."""
 
     run_id: str
-    created_at: str
     name: str
     primitive: str
     target: str
@@ -99,6 +98,13 @@ class RunRow:
     versions: dict[str, Any]
     run_dir: str
     results_dir: str
+
+
+@dataclass(frozen=True)
+class RunRow(_RunFields):
+    """A run as stored in the ledger: its fields, when it was created, whether cancelled."""
+
+    created_at: str
     cancelled: bool
 
 
@@ -124,23 +130,9 @@ class JobRow:
 
 
 @dataclass(frozen=True)
-class NewRun:
-    """What :meth:`Ledger.create_run` records before submission."""
+class NewRun(_RunFields):
+    """What :meth:`Ledger.create_run` records before submission: the run and its jobs' PUBs."""
 
-    run_id: str
-    name: str
-    primitive: str
-    target: str
-    mitigation: str
-    options: dict[str, Any]
-    shots: int
-    precision: float | None
-    seed: int
-    config: dict[str, Any]
-    manifest: dict[str, Any]
-    versions: dict[str, Any]
-    run_dir: str
-    results_dir: str
     jobs: tuple[tuple[str, ...], ...]
 
 

@@ -485,7 +485,7 @@ def _tidy(
     result = outcome.result
     if result is None:
         raise QdmError(f"job {job_id}: no result to store")
-    _, ids = stored.build_pubs(index)
+    ids = stored.pub_ids(index)
     if len(result) != len(ids):
         raise QdmError(f"job {job_id}: {len(result)} PUB results for {len(ids)} PUBs")
     keys = {}

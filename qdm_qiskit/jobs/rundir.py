@@ -70,6 +70,10 @@ class StoredRun:
         """The manifest entry of a job."""
         return dict(self.manifest["jobs"][index])
 
+    def pub_ids(self, job_index: int) -> list[str]:
+        """Ids of job ``job_index``'s PUBs, in submission order (data, then calibration)."""
+        return [*self.job(job_index)["pub_ids"], *(c.name for c in self.calibration)]
+
     def build_pubs(self, job_index: int) -> tuple[list[tuple[Any, ...]], list[str]]:
         """The PUBs of job ``job_index`` and their ids (data PUBs, then calibration)."""
         pubs: list[tuple[Any, ...]] = []

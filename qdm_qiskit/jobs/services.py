@@ -77,6 +77,20 @@ def decode_result(data: bytes) -> PrimitiveResult:
     return result
 
 
+def run_primitive(
+    primitive: Any,
+    kind: str,
+    pubs: list[tuple[Any, ...]],
+    *,
+    shots: int,
+    precision: float | None,
+) -> Any:
+    """Call ``run`` with the one budget argument a ``kind`` of primitive takes."""
+    if kind == "sampler":
+        return primitive.run(pubs, shots=shots)
+    return primitive.run(pubs, precision=precision)
+
+
 def normalise_status(status: Any) -> str:
     """Runtime (strings) and Aer/local jobs (``JobStatus`` enums) report states differently."""
     text = str(getattr(status, "name", status)).upper()
@@ -117,10 +131,7 @@ class LocalExecutor:
             options=options if self.engine == "runtime" else None,
             seed=seed,
         )
-        if self.primitive == "sampler":
-            job = primitive.run(pubs, shots=shots)
-        else:
-            job = primitive.run(pubs, precision=precision)
+        job = run_primitive(primitive, self.primitive, pubs, shots=shots, precision=precision)
         job_id = str(job.job_id())
         on_submitted(job_id)
         try:
@@ -212,10 +223,7 @@ class IbmExecutor:
         primitive = make_primitive(
             self.primitive, engine="runtime", mode=self._batch, options=tagged
         )
-        if self.primitive == "sampler":
-            job = primitive.run(pubs, shots=shots)
-        else:
-            job = primitive.run(pubs, precision=precision)
+        job = run_primitive(primitive, self.primitive, pubs, shots=shots, precision=precision)
         job_id = str(job.job_id())
         on_submitted(job_id)
         self._live[job_id] = job
