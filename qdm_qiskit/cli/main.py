@@ -16,6 +16,7 @@ from qdm_qiskit.cli.build import build
 from qdm_qiskit.cli.data import data
 from qdm_qiskit.cli.env import env
 from qdm_qiskit.cli.jobs import backends, cancel, collect, status, submit
+from qdm_qiskit.cli.models import run, sample, train
 from qdm_qiskit.errors import QdmError
 
 EXIT_BAD_INPUT = 2
@@ -56,6 +57,9 @@ def cli(debug: bool) -> None:
 
     \b
     Examples:
+      qdm run                               # train a small QDM, sample on noisy Aer, report
+      qdm train config.toml                 # train from a config -> results/train-<id>/
+      qdm sample results/train-<id>/checkpoint.pt --target aer:FakeFez --n 100
       qdm data inspect                      # summarise the shipped quark/gluon sample
       qdm data generate --jets 2000 --seed 1 --out jets.npz
       qdm build circuits.toml --target fake:FakeFez   # circuits -> QPY, ISA
@@ -72,8 +76,11 @@ cli.add_command(cancel)
 cli.add_command(collect)
 cli.add_command(data)
 cli.add_command(env)
+cli.add_command(run)
+cli.add_command(sample)
 cli.add_command(status)
 cli.add_command(submit)
+cli.add_command(train)
 
 
 def main() -> None:

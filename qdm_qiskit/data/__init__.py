@@ -23,7 +23,7 @@ from qdm_qiskit.data.format import (
     validate_jets,
 )
 from qdm_qiskit.data.generate import GeneratorSettings, generate_jets, pythia_seeds
-from qdm_qiskit.data.images import jet_images
+from qdm_qiskit.data.images import IMAGE_OBSERVABLES, image_observables, jet_images
 from qdm_qiskit.data.observables import OBSERVABLES, constituent_distances, jet_observables
 from qdm_qiskit.data.sample import load_sample, sample_path
 from qdm_qiskit.data.splits import DataSplits, make_splits
@@ -33,6 +33,7 @@ from qdm_qiskit.data.transforms import MinMaxScaler, PCALatent
 __all__ = [
     "COLUMNS",
     "GLUON",
+    "IMAGE_OBSERVABLES",
     "OBSERVABLES",
     "QUARK",
     "DataSplits",
@@ -43,6 +44,7 @@ __all__ = [
     "constituent_distances",
     "discrimination_auc",
     "generate_jets",
+    "image_observables",
     "jet_images",
     "jet_observables",
     "load_jets",

@@ -68,3 +68,49 @@ def _bin_index(delta: np.ndarray, npix: int, radius: float) -> np.ndarray:
     # last pixel, as in numpy.histogram2d.
     index = np.clip(index, 0, npix - 1)
     return np.where(np.abs(delta) <= radius, index, -1)
+
+
+#: Columns of :func:`image_observables`.
+IMAGE_OBSERVABLES: tuple[str, ...] = (
+    "ptd",
+    "girth",
+    "width",
+    "mass_over_pt",
+    "peak",
+    "active_pixels",
+)
+
+
+def image_observables(
+    images: np.ndarray, *, radius: float = 0.4, threshold: float = 0.01
+) -> dict[str, np.ndarray]:
+    """Jet observables computed from normalised images (what a generated image can be judged by).
+
+    Pixel ``j`` carries the pT fraction ``z_j`` at the offset ``(dy_j, dphi_j)`` of its centre:
+
+    - ``ptd``: ``sqrt(sum z_j^2)``, pT dispersion (large for quark-like, few-prong jets);
+    - ``girth``: ``sum z_j r_j`` with ``r_j`` the distance of the pixel from the image centre;
+    - ``width``: ``sqrt(sum z_j r_j^2)``;
+    - ``mass_over_pt``: small-angle massless proxy ``sqrt(sum_{j<k} z_j z_k dR_jk^2)``;
+    - ``peak``: the brightest pixel's fraction;
+    - ``active_pixels``: pixels above ``threshold`` (a constituent-count proxy).
+    """
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise DataError(f"images must have shape (N, npix, npix), got {images.shape}")
+    npix = images.shape[1]
+    centres = (np.arange(npix) + 0.5) / npix * 2 * radius - radius
+    dy, dphi = np.meshgrid(centres, centres, indexing="ij")
+    z = images.reshape(len(images), -1)
+    points = np.stack([dy.ravel(), dphi.ravel()], axis=1)
+    r2 = (points**2).sum(axis=1)
+    pair = ((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1)
+    mass2 = 0.5 * np.einsum("nj,jk,nk->n", z, pair, z)
+    return {
+        "ptd": np.sqrt((z**2).sum(axis=1)),
+        "girth": z @ np.sqrt(r2),
+        "width": np.sqrt(z @ r2),
+        "mass_over_pt": np.sqrt(np.clip(mass2, 0.0, None)),
+        "peak": z.max(axis=1),
+        "active_pixels": (z > threshold).sum(axis=1).astype(np.float64),
+    }

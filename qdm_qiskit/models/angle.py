@@ -1,0 +1,193 @@
+"""Angle-encoded jet-image denoiser (Kolle et al.; Baidachna et al.).
+
+A Gaussian DDPM whose denoising network is a PQC applied to image patches.
+
+Representation: pixel values ``u = 2 sqrt(p) - 1`` in ``[-1, 1]``. Forward process: the DDPM's
+``x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps``. The image is cut into patches of
+``num_qubits`` pixels; each patch is angle-encoded (``RY(2 arctan x_i)``), the time enters as
+``RZ(tau_t)`` on every qubit, a hardware-efficient PQC follows, and ``<Z_i>`` goes through a
+per-pixel affine head (``a_j <Z> + b_j``: ``2 npix^2`` classical parameters, which give the
+patch-shared PQC the pixel position) to predict ``x_0`` (``prediction = "x0"``) or ``eps``
+(``"noise"``). Loss: MSE. Sampling: DDPM ancestral steps with the predicted ``x_0`` clipped to
+``[-1, 1]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from qiskit.quantum_info import SparsePauliOp
+
+from qdm_qiskit.circuits import denoising_circuit
+from qdm_qiskit.engine import CompiledCircuit, expectation_z
+from qdm_qiskit.models.base import (
+    Executor,
+    ParameterCount,
+    QuantumDiffusionModel,
+    time_angles,
+    torch_dtype,
+)
+from qdm_qiskit.models.config import RunConfig
+
+
+class AngleDenoiser(QuantumDiffusionModel):
+    """See the module docstring."""
+
+    alpha_bars: torch.Tensor
+    taus: torch.Tensor
+    betas: torch.Tensor
+
+    family = "angle"
+
+    def __init__(self, config: RunConfig, *, device: torch.device | str | None = None) -> None:
+        super().__init__(config, device=device)
+        model = config.model
+        self.num_qubits = model.num_qubits
+        self.pixels = config.data.npix**2
+        self.circuit = denoising_circuit(
+            num_data_qubits=model.num_qubits,
+            layers=model.layers,
+            encoding="angle",
+            conditioning="time_embedding",
+            entangler=model.entangler,
+        )
+        self.engine = CompiledCircuit(
+            self.circuit, device=device, dtype=torch_dtype(config.train.dtype)
+        )
+        real = self.engine.real_dtype
+        device_ = self.engine.device
+        self.weights = torch.nn.Parameter(
+            torch.zeros(self.engine.num_weights, dtype=real, device=device_)
+        )
+        self.head_scale = torch.nn.Parameter(torch.ones(self.pixels, dtype=real, device=device_))
+        self.head_bias = torch.nn.Parameter(torch.zeros(self.pixels, dtype=real, device=device_))
+        betas = torch.tensor(self.schedule.betas, dtype=real)
+        self.register_buffer("betas", torch.cat([torch.zeros(1, dtype=real), betas]).to(device_),
+                             persistent=False)  # fmt: skip
+        alpha_bars = torch.tensor(self.schedule.alpha_bars, dtype=real)
+        self.register_buffer("alpha_bars", alpha_bars.to(device_), persistent=False)
+        self.register_buffer("taus", torch.tensor(time_angles(model.steps), dtype=real).to(device_),
+                             persistent=False)  # fmt: skip
+        tau_first = self.engine.input_names.index("tau[0]")
+        self._tau_column = tau_first
+
+    def parameter_count(self) -> ParameterCount:
+        """Circuit angles; the per-pixel head is classical."""
+        return ParameterCount(quantum=self.engine.num_weights, classical=2 * self.pixels)
+
+    def reset_parameters(self, generator: torch.Generator) -> None:
+        """Uniform angles in ``[-pi, pi)``; identity head."""
+        with torch.no_grad():
+            draw = torch.rand(self.weights.shape, generator=generator, dtype=self.weights.dtype)
+            self.weights.copy_((2 * draw - 1) * np.pi)
+            self.head_scale.fill_(1.0)
+            self.head_bias.fill_(0.0)
+
+    def encode(self, images: np.ndarray) -> torch.Tensor:
+        """``2 sqrt(p) - 1`` per pixel: ``(N, npix^2)`` in ``[-1, 1]``."""
+        flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+        values = 2.0 * np.sqrt(np.clip(flat, 0.0, 1.0)) - 1.0
+        return torch.tensor(values, dtype=self.engine.real_dtype, device=self.device)
+
+    def decode(self, values: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`encode`, renormalised to unit total intensity."""
+        pixels = ((np.clip(values, -1.0, 1.0) + 1.0) / 2.0) ** 2
+        total = pixels.sum(axis=1, keepdims=True)
+        pixels = np.where(total > 0, pixels / np.where(total > 0, total, 1), 1.0 / pixels.shape[1])
+        npix = self.config.data.npix
+        return pixels.reshape(len(values), npix, npix)
+
+    def circuit_inputs(self, x_t: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+        """Per-patch inputs ``(B * patches, n + 1)`` in the engine's input order."""
+        n = self.num_qubits
+        patches = x_t.reshape(-1, n)
+        per_patch = self.pixels // n
+        taus = self.taus[steps].repeat_interleave(per_patch)[:, None]
+        angles = 2.0 * torch.atan(patches)
+        columns = [angles[:, : self._tau_column], taus, angles[:, self._tau_column :]]
+        return torch.cat(columns, dim=1)
+
+    def predict(self, x_t: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+        """The network output per pixel: ``x_0`` or ``eps`` prediction, ``(B, npix^2)``."""
+        inputs = self.circuit_inputs(x_t, steps)
+        readout = expectation_z(self.engine(self.weights, inputs))
+        return self.head(readout.reshape(x_t.shape))
+
+    def head(self, readout: torch.Tensor) -> torch.Tensor:
+        """Per-pixel affine map of the ``<Z>`` readout ``(B, npix^2)``."""
+        return readout * self.head_scale + self.head_bias
+
+    def _forward_noise(
+        self, x0: torch.Tensor, steps: torch.Tensor, generator: torch.Generator
+    ) -> tuple:
+        noise = torch.randn(tuple(x0.shape), generator=generator, dtype=x0.dtype).to(self.device)
+        alpha = self.alpha_bars[steps][:, None]
+        return alpha.sqrt() * x0 + (1 - alpha).sqrt() * noise, noise
+
+    def loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """MSE of the ``x_0`` or ``eps`` prediction at random steps."""
+        steps = torch.randint(
+            1, self.config.model.steps + 1, (batch.shape[0],), generator=generator
+        )
+        steps = steps.to(self.device)
+        x_t, noise = self._forward_noise(batch, steps, generator)
+        target = noise if self.config.model.prediction == "noise" else batch
+        return ((self.predict(x_t, steps) - target) ** 2).mean()
+
+    def _x0_from_output(self, output: torch.Tensor, x_t: torch.Tensor, step: int) -> torch.Tensor:
+        if self.config.model.prediction == "x0":
+            return output.clamp(-1.0, 1.0)
+        alpha = self.alpha_bars[step]
+        return ((x_t - (1 - alpha).sqrt() * output) / alpha.sqrt()).clamp(-1.0, 1.0)
+
+    def reverse_step(
+        self, x_t: torch.Tensor, x0: torch.Tensor, step: int, noise: torch.Tensor
+    ) -> torch.Tensor:
+        """DDPM posterior ``q(x_{t-1} | x_t, x_0)``: its mean plus ``sigma_t`` noise (t > 1)."""
+        beta, alpha_bar, previous = (
+            self.betas[step],
+            self.alpha_bars[step],
+            self.alpha_bars[step - 1],
+        )
+        mean = (previous.sqrt() * beta / (1 - alpha_bar)) * x0 + (
+            (1 - beta).sqrt() * (1 - previous) / (1 - alpha_bar)
+        ) * x_t
+        if step == 1:
+            return mean
+        variance = beta * (1 - previous) / (1 - alpha_bar)
+        return mean + variance.sqrt() * noise
+
+    @torch.no_grad()
+    def sample(self, count: int, *, seed: int, executor: Executor | None = None) -> np.ndarray:
+        """Generated images; with an executor each reverse step is one Estimator run."""
+        generator = torch.Generator().manual_seed(seed)
+        real = self.engine.real_dtype
+        x_t = torch.randn((count, self.pixels), generator=generator, dtype=real).to(self.device)
+        for step in range(self.config.model.steps, 0, -1):
+            steps = torch.full((count,), step, device=self.device)
+            if executor is None:
+                output = self.predict(x_t, steps)
+            else:
+                output = self._remote_predict(x_t, steps, executor, step)
+            x0 = self._x0_from_output(output, x_t, step)
+            noise = torch.randn((count, self.pixels), generator=generator, dtype=real).to(
+                self.device
+            )
+            x_t = self.reverse_step(x_t, x0, step, noise)
+        return self.decode(x_t.double().cpu().numpy())
+
+    def _remote_predict(
+        self, x_t: torch.Tensor, steps: torch.Tensor, executor: Executor, step: int
+    ) -> torch.Tensor:
+        inputs = self.circuit_inputs(x_t, steps)
+        values = self.engine.parameter_values(self.weights, inputs)
+        n = self.num_qubits
+        observables = [
+            (f"z{q}", SparsePauliOp.from_sparse_list([("Z", [q], 1.0)], num_qubits=n))
+            for q in range(n)
+        ]
+        readout = executor(
+            name=f"step{step:03d}", circuit=self.circuit, values=values, observables=observables
+        )
+        output = torch.tensor(readout, dtype=x_t.dtype, device=self.device).reshape(x_t.shape)
+        return self.head(output)

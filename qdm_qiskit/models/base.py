@@ -1,0 +1,102 @@
+"""What every quantum diffusion model provides, and the pieces they share."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from qiskit import QuantumCircuit
+
+from qdm_qiskit.diffusion import NoiseSchedule
+from qdm_qiskit.engine import CompiledCircuit
+from qdm_qiskit.models.config import RunConfig
+
+#: Runs a circuit task remotely: (name, circuit, parameter values (N, P), shots) -> per-row
+#: outcome probabilities or expectation values. Supplied by :mod:`qdm_qiskit.models.sampling`.
+Executor = Callable[..., np.ndarray]
+
+
+@dataclass(frozen=True)
+class ParameterCount:
+    """Trainable parameters split by where they live."""
+
+    quantum: int
+    classical: int
+
+    @property
+    def total(self) -> int:
+        """Quantum plus classical."""
+        return self.quantum + self.classical
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """``complex64`` or ``complex128`` by name."""
+    return torch.complex128 if name == "complex128" else torch.complex64
+
+
+def noise_schedule(config: RunConfig) -> NoiseSchedule:
+    """The model's forward-process schedule."""
+    model = config.model
+    return NoiseSchedule(
+        kind=model.schedule, steps=model.steps, start=model.beta_start, end=model.beta_end
+    )
+
+
+def time_angles(steps: int) -> np.ndarray:
+    """Timestep-embedding angles ``tau_t = pi t / T`` for ``t = 0..T`` (RZ on every qubit)."""
+    return np.pi * np.arange(steps + 1) / steps
+
+
+class QuantumDiffusionModel(torch.nn.Module, ABC):
+    """A trained reverse process over jet images.
+
+    Subclasses hold a :class:`CompiledCircuit` (the training engine) and a ``weights``
+    parameter; they encode images into training tensors, define the loss, generate samples with
+    the engine or with an :data:`Executor` (Aer, fake backends, IBM hardware via the job
+    manager), and decode samples back to images.
+    """
+
+    family: str
+    engine: CompiledCircuit
+    circuit: QuantumCircuit
+    weights: torch.nn.Parameter
+
+    def __init__(self, config: RunConfig, *, device: torch.device | str | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.schedule = noise_schedule(config)
+        self.requested_device = device
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights and the engine live."""
+        return self.weights.device
+
+    @abstractmethod
+    def encode(self, images: np.ndarray) -> torch.Tensor:
+        """Images ``(N, npix, npix)`` -> training tensor on the model's device."""
+
+    @abstractmethod
+    def loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Scalar training loss of one batch; noise and timesteps drawn from ``generator``."""
+
+    @abstractmethod
+    def sample(self, count: int, *, seed: int, executor: Executor | None = None) -> np.ndarray:
+        """``count`` generated images ``(count, npix, npix)``, each summing to 1.
+
+        With ``executor=None`` the engine runs the reverse process exactly (state vectors);
+        otherwise the circuits go to the executor (finite shots, device noise).
+        """
+
+    @abstractmethod
+    def parameter_count(self) -> ParameterCount:
+        """Trainable parameters, quantum and classical."""
+
+    def reset_parameters(self, generator: torch.Generator) -> None:
+        """Draw initial weights (overridden per family)."""
+        with torch.no_grad():
+            self.weights.copy_(0.1 * torch.randn(self.weights.shape, generator=generator,
+                                                 dtype=self.weights.dtype))  # fmt: skip
