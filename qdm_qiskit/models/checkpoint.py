@@ -56,7 +56,11 @@ def save_checkpoint(
     generator: torch.Generator | None,
     complete: bool,
 ) -> Path:
-    """Write a checkpoint atomically (``model_state`` is the model as it is now)."""
+    """Write a checkpoint atomically.
+
+    ``model_state`` is the model as it is now (the last epoch, to resume from); ``best_state`` the
+    best-validation weights (what :func:`qdm_qiskit.models.pipeline.load_model` uses).
+    """
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -117,15 +121,21 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 
 def restore_model_state(
-    model: torch.nn.Module, checkpoint: Checkpoint, *, family: str, source: str
+    model: torch.nn.Module,
+    checkpoint: Checkpoint,
+    *,
+    family: str,
+    source: str,
+    which: str = "best",
 ) -> None:
-    """Load weights, refusing a checkpoint made for another model."""
+    """Load the ``best`` (validation) or ``last`` (to resume) weights, refusing another model's."""
     if checkpoint.family != family:
         raise ConfigError(f"{source}: checkpoint of a {checkpoint.family!r} model, not {family!r}")
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in checkpoint.model_state.items()}
+    state = checkpoint.best_state if which == "best" else checkpoint.model_state
+    found = {k: tuple(v.shape) for k, v in state.items()}
     if expected != found:
         raise ConfigError(
             f"{source}: checkpoint parameters {found} do not fit this model {expected}"
         )
-    model.load_state_dict(checkpoint.model_state)
+    model.load_state_dict(state)

@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from qdm_qiskit.errors import ConfigError
-from qdm_qiskit.options import options_from_dict, options_to_dict, read_config_file
+from qdm_qiskit.options import (
+    did_you_mean,
+    options_from_dict,
+    options_to_dict,
+    read_config_file,
+)
 
 Family = Literal["state", "angle"]
 FAMILIES = ("state", "angle")
@@ -182,8 +187,9 @@ def run_config_from_dict(data: Any, *, context: str = "config") -> RunConfig:
     sections = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
     unknown = sorted(set(data) - set(sections))
     if unknown:
+        hint = did_you_mean(unknown[0], sections)
         raise ConfigError(
-            f"{context}: unknown section {unknown[0]!r}; known: {', '.join(sections)}"
+            f"{context}: unknown section {unknown[0]!r}{hint}; known: {', '.join(sections)}"
         )
     parts: dict[str, Any] = {
         name: options_from_dict(cls, data.get(name, {}), context=f"{context} [{name}]")

@@ -172,12 +172,9 @@ def generate(
     The state family reconstructs noised test jets (see :mod:`qdm_qiskit.models.state`); the
     others sample from noise.
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ConfigError(f"the number of samples must be a positive integer, got {count!r}")
+    check_sampling(model, target=target, count=count, shots=shots)
     executor = None
     if target != ENGINE:
-        parse_target(target)  # one clear error for an unknown target, before any work
-        _check_width(model, target)
         executor = JobExecutor(
             target=target,
             workspace=workspace or Workspace(),
@@ -197,6 +194,16 @@ def generate(
         images = model.sample(count, seed=seed, executor=executor)
     runs = tuple(executor.run_ids) if executor is not None else ()
     return Samples(images, target, time.perf_counter() - started, runs)
+
+
+def check_sampling(model: QuantumDiffusionModel, *, target: str, count: int, shots: int) -> None:
+    """Refuse bad sampling settings before any work (one clear error line each)."""
+    for name, value in (("the number of samples", count), ("shots", shots)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if target != ENGINE:
+        parse_target(target)
+        _check_width(model, target)
 
 
 def _check_width(model: QuantumDiffusionModel, target: str) -> None:
@@ -296,6 +303,7 @@ def quick_run(
     ``info.json``.
     """
     stage = on_stage or (lambda _message: None)
+    check_sampling(build_model(config), target=target, count=count, shots=shots)
     data = load_image_data(config.data)
     with artifact_directory(results_dir, "run") as out:
         report = _run_into(out.partial, config, data, target, count, shots, mitigation,

@@ -153,9 +153,9 @@ def train_model(
         if patience and epoch + 1 - best[1] >= patience:
             stopped = "early_stopping"
             break
-    model.load_state_dict(best[2])
-    if path is not None:
+    if path is not None:  # the last weights (to resume from) and the best ones (to use)
         _save(path, model, config, optimizer, len(history), history, best, generator, complete=True)
+    model.load_state_dict(best[2])
     return TrainingResult(
         model=model,
         history=pd.DataFrame(
@@ -190,7 +190,7 @@ def _epoch(
                 else ""
             )
             raise TrainingFailed(
-                f"training loss became {float(loss)} at epoch {epoch + 1}, step {step + 1}"
+                f"training loss became {float(loss.detach())} at epoch {epoch + 1}, step {step + 1}"
                 f"{kept}; lower train.learning_rate or check the data"
             )
         optimizer.zero_grad(set_to_none=True)
@@ -246,7 +246,7 @@ def _resume(
         raise ConfigError(
             f"{path}: already trained for {saved.epoch} epochs; raise train.epochs to continue"
         )
-    restore_model_state(model, saved, family=model.family, source=str(path))
+    restore_model_state(model, saved, family=model.family, source=str(path), which="last")
     if saved.optimizer_state is None or saved.generator_state is None:
         raise ConfigError(f"{path}: checkpoint has no optimiser state to resume from")
     optimizer.load_state_dict(saved.optimizer_state)
