@@ -53,5 +53,6 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run every benchmarks/bench_*.py; each prints ratios against a reference of the same run."""
     _install(session)
+    session.install("pennylane==0.45.1")  # reference in bench_engine.py only, not a dependency
     for script in sorted(Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)

@@ -80,7 +80,9 @@ class CompiledCircuit(torch.nn.Module):
     _fixed: torch.Tensor
     _gate_order: torch.Tensor
     _chains: torch.Tensor
-    _windows: torch.Tensor
+    _shared_windows: torch.Tensor
+    _batched_windows: torch.Tensor
+    _columns: torch.Tensor
 
     def __init__(
         self,
@@ -219,7 +221,10 @@ class CompiledCircuit(torch.nn.Module):
 
     def _build_steps(self, program: Program, gate_batched: np.ndarray, identity: int) -> None:
         chains: list[list[int]] = [[identity]]  # chain 0 is the identity
-        windows: list[list[int]] = []
+        # Kronecker blocks whose gates depend only on weights (one matrix for the batch) and
+        # blocks with per-sample angles (one matrix per sample).
+        windows: dict[bool, list[list[int]]] = {False: [], True: []}
+        columns: list[int] = []
         self._steps: list[tuple] = []
         n = program.num_qubits
         width = min(kernels.BLOCK_QUBITS, n)
@@ -236,12 +241,12 @@ class CompiledCircuit(torch.nn.Module):
                     members = [chain_id.get(q, 0) if q in remaining else 0
                                for q in range(low, low + width)]  # fmt: skip
                     remaining = [q for q in remaining if q >= low + width]
-                    windows.append(members)
                     batched = any(gate_batched[g] for c in members for g in chains[c])
-                    blocks.append((len(windows) - 1, low, batched))
-                first = position == 0
-                columns = [chain_id.get(q, 0) for q in range(n)] if first else None
-                self._steps.append(("local", blocks, columns))
+                    windows[batched].append(members)
+                    blocks.append((batched, len(windows[batched]) - 1, low))
+                if position == 0:  # from |0...0>, the first layer makes a product state
+                    columns = [chain_id.get(q, 0) for q in range(n)]
+                self._steps.append(("local", blocks, position == 0))
             elif isinstance(op, PermutationOp):
                 index = torch.tensor(op.index, dtype=torch.int64)
                 inverse = torch.empty_like(index)
@@ -268,7 +273,11 @@ class CompiledCircuit(torch.nn.Module):
         longest = max(len(c) for c in chains)
         table = [c + [identity] * (longest - len(c)) for c in chains]
         self._buffer("_chains", torch.tensor(table, dtype=torch.int64))
-        self._buffer("_windows", torch.tensor(windows or [[0] * width], dtype=torch.int64))
+        for batched, name in ((False, "_shared_windows"), (True, "_batched_windows")):
+            table = windows[batched] or [[0] * width]
+            self._buffer(name, torch.tensor(table, dtype=torch.int64))
+        self._has_batched_windows = bool(windows[True])
+        self._buffer("_columns", torch.tensor(columns or [0], dtype=torch.int64))
         self._width = width
 
     def _buffer(self, name: str, value: torch.Tensor) -> None:
@@ -298,13 +307,21 @@ class CompiledCircuit(torch.nn.Module):
         """
         weights, inputs = self._check(weights, inputs)
         batch = self._batch_size(inputs, initial_state)
+        shared_angles = self.angles(weights, None)
         angles = self.angles(weights, inputs)
-        matrices = self._gate_matrices(angles)
-        chain_matrices = self._chain_products(matrices)
-        blocks = kernels.kron_blocks(chain_matrices[..., self._windows, :, :])
+        # Blocks are computed once and split with unbind: indexing them one by one would make
+        # autograd allocate and zero a full-size gradient per block.
+        shared_chains = self._chain_products(self._gate_matrices(shared_angles))
+        blocks = {False: kernels.kron_blocks(shared_chains[self._shared_windows]).unbind(0)}
+        chains = shared_chains
+        if angles.dim() == 2:
+            chains = self._chain_products(self._gate_matrices(angles))
+            if self._has_batched_windows:
+                batched = kernels.kron_blocks(chains[:, self._batched_windows])
+                blocks[True] = batched.unbind(1)
         state: torch.Tensor | None = self._initial(initial_state, batch)
         for step in self._steps:
-            state = self._run_step(step, state, blocks, chain_matrices, angles, batch)
+            state = self._run_step(step, state, blocks, chains, angles, batch)
         if state is None:  # a circuit without operations
             state = self._zero_state(batch)
         if self._global_phase is not None and not self.density:
@@ -387,24 +404,20 @@ class CompiledCircuit(torch.nn.Module):
         self,
         step: tuple,
         state: torch.Tensor | None,
-        blocks: torch.Tensor,
-        chain_matrices: torch.Tensor,
+        blocks: dict[bool, tuple[torch.Tensor, ...]],
+        chains: torch.Tensor,
         angles: torch.Tensor,
         batch: int,
     ) -> torch.Tensor:
-        batched = angles.dim() == 2
         kind = step[0]
         if kind == "local":
-            _, windows, columns = step
-            if state is None and columns is not None:
-                vectors = [chain_matrices[..., c, :, 0] for c in columns]
+            _, windows, first = step
+            if state is None and first:
+                vectors = list(chains[..., self._columns, :, 0].unbind(-2))
                 return kernels.product_state(vectors, batch)
             state = self._zero_state(batch) if state is None else state
-            for window, low, per_sample in windows:
-                matrix = blocks[..., window, :, :]
-                if batched and not per_sample:
-                    matrix = matrix[0]
-                state = kernels.apply_block(state, matrix, low, self._width)
+            for per_sample, index, low in windows:
+                state = kernels.apply_block(state, blocks[per_sample][index], low, self._width)
             return state
         state = self._zero_state(batch) if state is None else state
         if kind == "perm":
