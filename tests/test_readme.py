@@ -26,3 +26,5 @@ def test_readme_examples_run_in_order(tmp_path, monkeypatch):
     assert namespace["qc"].metadata["num_weights"] == 720
     assert namespace["isa"].num_qubits == 156
     assert namespace["cache"].misses == 1
+    assert namespace["readout"].shape == (256, 8)
+    assert namespace["readout"].requires_grad
