@@ -8,12 +8,15 @@ fails, the temporary file is removed and a :class:`~qdm_qiskit.errors.QdmError` 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from qdm_qiskit.errors import QdmError
 
@@ -81,3 +84,18 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     with atomic_writer(path) as stream:
         stream.write(data)
     return Path(path)
+
+
+def atomic_write_json(path: str | os.PathLike[str], payload: Any, *, indent: int = 2) -> Path:
+    """Write ``payload`` as JSON (sorted keys, numpy values as numbers) atomically."""
+    text = json.dumps(payload, indent=indent, sort_keys=True, default=_json_value) + "\n"
+    return atomic_write_bytes(path, text.encode())
+
+
+def _json_value(value: object) -> object:
+    """JSON form of what ``json`` cannot encode: numpy scalars and arrays, else ``str``."""
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

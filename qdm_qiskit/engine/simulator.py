@@ -190,7 +190,6 @@ class CompiledCircuit(torch.nn.Module):
                 else:
                     a_w[row, weight_column[index]] += coefficient
         slot_is_batched = np.any(a_x != 0, axis=1)
-        self._has_batched_slots = bool(slot_is_batched.any())
         self._buffer("_offset", torch.tensor(offset, dtype=self.real_dtype))
         self._buffer("_a_w", torch.tensor(a_w, dtype=self.real_dtype))
         self._buffer("_a_x", torch.tensor(a_x, dtype=self.real_dtype))
@@ -308,7 +307,9 @@ class CompiledCircuit(torch.nn.Module):
         weights, inputs = self._check(weights, inputs)
         batch = self._batch_size(inputs, initial_state)
         shared_angles = self.angles(weights, None)
-        angles = self.angles(weights, inputs)
+        angles = shared_angles
+        if inputs is not None:
+            angles = shared_angles + inputs.to(self.real_dtype) @ self._a_x.T
         # Blocks are computed once and split with unbind: indexing them one by one would make
         # autograd allocate and zero a full-size gradient per block.
         shared_chains = self._chain_products(self._gate_matrices(shared_angles))

@@ -19,13 +19,11 @@ import torch
 from qiskit.quantum_info import SparsePauliOp
 
 from qdm_qiskit.circuits import denoising_circuit
-from qdm_qiskit.engine import CompiledCircuit, expectation_z
+from qdm_qiskit.engine import expectation_z
 from qdm_qiskit.models.base import (
     Executor,
     ParameterCount,
     QuantumDiffusionModel,
-    time_angles,
-    torch_dtype,
 )
 from qdm_qiskit.models.config import RunConfig
 
@@ -33,43 +31,26 @@ from qdm_qiskit.models.config import RunConfig
 class AngleDenoiser(QuantumDiffusionModel):
     """See the module docstring."""
 
-    alpha_bars: torch.Tensor
-    taus: torch.Tensor
     betas: torch.Tensor
 
     family = "angle"
 
     def __init__(self, config: RunConfig, *, device: torch.device | str | None = None) -> None:
-        super().__init__(config, device=device)
         model = config.model
-        self.num_qubits = model.num_qubits
-        self.pixels = config.data.npix**2
-        self.circuit = denoising_circuit(
+        circuit = denoising_circuit(
             num_data_qubits=model.num_qubits,
             layers=model.layers,
             encoding="angle",
             conditioning="time_embedding",
             entangler=model.entangler,
         )
-        self.engine = CompiledCircuit(
-            self.circuit, device=device, dtype=torch_dtype(config.train.dtype)
-        )
-        real = self.engine.real_dtype
-        device_ = self.engine.device
-        self.weights = torch.nn.Parameter(
-            torch.zeros(self.engine.num_weights, dtype=real, device=device_)
-        )
-        self.head_scale = torch.nn.Parameter(torch.ones(self.pixels, dtype=real, device=device_))
-        self.head_bias = torch.nn.Parameter(torch.zeros(self.pixels, dtype=real, device=device_))
-        betas = torch.tensor(self.schedule.betas, dtype=real)
-        self.register_buffer("betas", torch.cat([torch.zeros(1, dtype=real), betas]).to(device_),
-                             persistent=False)  # fmt: skip
-        alpha_bars = torch.tensor(self.schedule.alpha_bars, dtype=real)
-        self.register_buffer("alpha_bars", alpha_bars.to(device_), persistent=False)
-        self.register_buffer("taus", torch.tensor(time_angles(model.steps), dtype=real).to(device_),
-                             persistent=False)  # fmt: skip
-        tau_first = self.engine.input_names.index("tau[0]")
-        self._tau_column = tau_first
+        super().__init__(config, circuit, device=device)
+        self.pixels = config.data.npix**2
+        self.head_scale = torch.nn.Parameter(self._real(np.ones(self.pixels)))
+        self.head_bias = torch.nn.Parameter(self._real(np.zeros(self.pixels)))
+        betas = np.concatenate([[0.0], self.schedule.betas])  # betas[t] for t = 1..T
+        self.register_buffer("betas", self._real(betas), persistent=False)
+        self._tau_column = self.engine.input_names.index("tau[0]")
 
     def parameter_count(self) -> ParameterCount:
         """Circuit angles; the per-pixel head is classical."""

@@ -60,15 +60,30 @@ class QuantumDiffusionModel(torch.nn.Module, ABC):
     """
 
     family: str
-    engine: CompiledCircuit
-    circuit: QuantumCircuit
-    weights: torch.nn.Parameter
+    alpha_bars: torch.Tensor
+    taus: torch.Tensor
 
-    def __init__(self, config: RunConfig, *, device: torch.device | str | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        circuit: QuantumCircuit,
+        *,
+        device: torch.device | str | None = None,
+    ) -> None:
+        """Compile ``circuit`` (one denoising step) and allocate its weights and schedule."""
         super().__init__()
         self.config = config
         self.schedule = noise_schedule(config)
-        self.requested_device = device
+        self.num_qubits = config.model.num_qubits
+        self.circuit = circuit
+        self.engine = CompiledCircuit(circuit, device=device, dtype=torch_dtype(config.train.dtype))
+        self.weights = torch.nn.Parameter(self._real(np.zeros(self.engine.num_weights)))
+        self.register_buffer("alpha_bars", self._real(self.schedule.alpha_bars), persistent=False)
+        self.register_buffer("taus", self._real(time_angles(config.model.steps)), persistent=False)
+
+    def _real(self, values: np.ndarray) -> torch.Tensor:
+        """A real tensor in the engine's precision, on its device."""
+        return torch.tensor(values, dtype=self.engine.real_dtype, device=self.engine.device)
 
     @property
     def device(self) -> torch.device:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from qdm_qiskit.models.angle import AngleDenoiser
@@ -9,7 +11,8 @@ from qdm_qiskit.models.base import QuantumDiffusionModel
 from qdm_qiskit.models.config import RunConfig
 from qdm_qiskit.models.state import StateDenoiser
 
-MODEL_CLASSES: dict[str, type[QuantumDiffusionModel]] = {
+#: Model class of each family; each is called as ``cls(config, device=...)``.
+MODEL_CLASSES: dict[str, Callable[..., QuantumDiffusionModel]] = {
     "state": StateDenoiser,
     "angle": AngleDenoiser,
 }

@@ -7,7 +7,7 @@ its artifacts and an ``info.json`` with the package versions, the config and the
 from __future__ import annotations
 
 import contextlib
-import json
+import io
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qdm_qiskit._io import atomic_write_bytes, check_writable
+from qdm_qiskit._io import atomic_write_bytes, atomic_write_json, check_writable
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.jobs.manager import Workspace
-from qdm_qiskit.jobs.targets import parse_target
+from qdm_qiskit.jobs.targets import device_backend, parse_target
 from qdm_qiskit.models.base import QuantumDiffusionModel
 from qdm_qiskit.models.checkpoint import load_checkpoint, restore_model_state
 from qdm_qiskit.models.config import QUICK_RUN, RunConfig
@@ -71,20 +71,6 @@ def artifact_directory(root: str | Path, kind: str) -> Iterator[ArtifactDirector
     partial.rename(out.final)
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON atomically (sorted keys, numpy scalars converted)."""
-    text = json.dumps(payload, indent=2, sort_keys=True, default=_plain)
-    atomic_write_bytes(path, (text + "\n").encode())
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
 def _info(kind: str, config: RunConfig, seed: int, **extra: Any) -> dict[str, Any]:
     return {
         "kind": kind,
@@ -120,7 +106,7 @@ def _train_into(
     )
     atomic_write_bytes(directory / "history.csv", result.history.to_csv(index=False).encode())
     count = result.model.parameter_count()
-    write_json(
+    atomic_write_json(
         directory / "info.json",
         _info(
             "train",
@@ -207,8 +193,6 @@ def check_sampling(model: QuantumDiffusionModel, *, target: str, count: int, sho
 
 
 def _check_width(model: QuantumDiffusionModel, target: str) -> None:
-    from qdm_qiskit.jobs.targets import device_backend  # the service is needed only for ibm:
-
     spec = parse_target(target)
     if spec.kind == "ibm":
         return  # checked by the job manager against the live backend
@@ -249,7 +233,7 @@ def _write_samples(
     mitigation: str,
 ) -> None:
     atomic_write_bytes(directory / "samples.npz", _npz(images=samples.images))
-    write_json(
+    atomic_write_json(
         directory / "info.json",
         _info(
             "sample",
@@ -267,8 +251,6 @@ def _write_samples(
 
 
 def _npz(**arrays: np.ndarray) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     return buffer.getvalue()
@@ -303,11 +285,12 @@ def quick_run(
     ``info.json``.
     """
     stage = on_stage or (lambda _message: None)
-    check_sampling(build_model(config), target=target, count=count, shots=shots)
+    untrained = build_model(config)  # the reference row, and the model the settings are checked on
+    check_sampling(untrained, target=target, count=count, shots=shots)
     data = load_image_data(config.data)
     with artifact_directory(results_dir, "run") as out:
-        report = _run_into(out.partial, config, data, target, count, shots, mitigation,
-                           workspace, on_epoch, stage)  # fmt: skip
+        report = _run_into(out.partial, config, untrained, data, target, count, shots,
+                           mitigation, workspace, on_epoch, stage)  # fmt: skip
     stage(f"report written to {out.final}")
     return replace(report, directory=out.final)
 
@@ -315,6 +298,7 @@ def quick_run(
 def _run_into(
     directory: Path,
     config: RunConfig,
+    untrained: QuantumDiffusionModel,
     data: JetImageData,
     target: str,
     count: int,
@@ -330,7 +314,6 @@ def _run_into(
         config, data=data, checkpoint=directory / "checkpoint.pt", on_epoch=on_epoch
     )
     model = training.model
-    untrained = build_model(config)
     stage("sampling on the engine (exact)")
     exact = generate(model, count=count, seed=seed + 1, data=data)
     baseline = generate(untrained, count=count, seed=seed + 1, data=data)
@@ -427,7 +410,7 @@ def _write_report(
         "",
     ]
     atomic_write_bytes(directory / "report.md", "\n".join(lines).encode())
-    write_json(
+    atomic_write_json(
         directory / "info.json",
         _info(
             "run",

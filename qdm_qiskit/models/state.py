@@ -23,13 +23,12 @@ import numpy as np
 import torch
 
 from qdm_qiskit.circuits import amplitude_encoding_values, denoising_circuit
-from qdm_qiskit.engine import CompiledCircuit, fidelity, probabilities
+from qdm_qiskit.engine import fidelity, probabilities
 from qdm_qiskit.models.base import (
     Executor,
     ParameterCount,
     QuantumDiffusionModel,
     time_angles,
-    torch_dtype,
 )
 from qdm_qiskit.models.config import RunConfig
 
@@ -37,29 +36,17 @@ from qdm_qiskit.models.config import RunConfig
 class StateDenoiser(QuantumDiffusionModel):
     """See the module docstring."""
 
-    alpha_bars: torch.Tensor
-    taus: torch.Tensor
-
     family = "state"
 
     def __init__(self, config: RunConfig, *, device: torch.device | str | None = None) -> None:
-        super().__init__(config, device=device)
         model = config.model
-        self.num_qubits = model.num_qubits
-        self.circuit = denoising_circuit(
+        circuit = denoising_circuit(
             num_data_qubits=model.num_qubits,
             layers=model.layers,
             conditioning="time_embedding",
             entangler=model.entangler,
         )
-        self.engine = CompiledCircuit(
-            self.circuit, device=device, dtype=torch_dtype(config.train.dtype)
-        )
-        self.weights = torch.nn.Parameter(
-            torch.zeros(
-                self.engine.num_weights, dtype=self.engine.real_dtype, device=self.engine.device
-            )
-        )
+        super().__init__(config, circuit, device=device)
         alpha_bars = torch.tensor(self.schedule.alpha_bars, dtype=self.engine.real_dtype)
         self.register_buffer("alpha_bars", alpha_bars.to(self.engine.device), persistent=False)
         taus = torch.tensor(time_angles(model.steps), dtype=self.engine.real_dtype)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator, Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
@@ -31,13 +33,7 @@ def jet_image_preview_png(
         members = images[labels == label]
         panels = [(f"{name}: mean of {len(members)}", members.mean(axis=0))] if len(members) else []
         panels += [(f"{name} jet {i}", members[i]) for i in range(min(examples, len(members)))]
-        for col, ax in enumerate(axes[row]):
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if col >= len(panels):
-                ax.set_visible(False)
-                continue
-            caption, image = panels[col]
+        for col, ax, caption, image in image_panels(axes[row], panels):
             positive = image[image > 0]
             norm = (
                 LogNorm(vmin=max(positive.min(), 1e-5), vmax=positive.max())
@@ -58,6 +54,28 @@ def jet_image_preview_png(
                 fig.colorbar(shown, ax=ax, shrink=0.8, label="pT fraction")
     if title:
         fig.suptitle(title, fontsize=10)
+    return png_bytes(fig)
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes (100 dpi)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
+
+
+def image_panels(
+    axes_row: Sequence[Axes], panels: Sequence[tuple[str, np.ndarray]]
+) -> Iterator[tuple[int, Axes, str, np.ndarray]]:
+    """Pair a row of axes with ``(caption, image)`` panels; axes left over are hidden.
+
+    Yields ``(column, axis, caption, image)`` with the axis ticks removed.
+    """
+    for col, ax in enumerate(axes_row):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if col >= len(panels):
+            ax.set_visible(False)
+            continue
+        caption, image = panels[col]
+        yield col, ax, caption, image

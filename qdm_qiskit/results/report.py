@@ -6,7 +6,6 @@ samples of the same size, which is what a perfect generator would score.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 
 import numpy as np
@@ -15,6 +14,7 @@ from matplotlib.figure import Figure
 from scipy.stats import wasserstein_distance
 
 from qdm_qiskit.data.images import IMAGE_OBSERVABLES, image_observables
+from qdm_qiskit.results.figures import image_panels, png_bytes
 
 
 def observable_distances(
@@ -53,12 +53,6 @@ def observable_distances(
     return frame
 
 
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
-
-
 def sample_grid_png(
     sets: Mapping[str, np.ndarray], *, examples: int = 6, radius: float = 0.4
 ) -> bytes:
@@ -69,16 +63,10 @@ def sample_grid_png(
     for row, (name, images) in enumerate(sets.items()):
         panels = [(f"{name}: mean", images.mean(axis=0))]
         panels += [(f"#{i}", images[i]) for i in range(min(examples, len(images)))]
-        for col, ax in enumerate(axes[row]):
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if col >= len(panels):
-                ax.set_visible(False)
-                continue
-            caption, image = panels[col]
+        for _col, ax, caption, image in image_panels(axes[row], panels):
             ax.imshow(image, origin="lower", extent=extent, cmap="viridis", vmin=0.0)
             ax.set_title(caption, fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def observable_histograms_png(sets: Mapping[str, np.ndarray]) -> bytes:
@@ -99,7 +87,7 @@ def observable_histograms_png(sets: Mapping[str, np.ndarray]) -> bytes:
     axes[0].legend(fontsize=7)
     for ax in axes[len(IMAGE_OBSERVABLES) :]:
         ax.set_visible(False)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def loss_curve_png(history: pd.DataFrame) -> bytes:
@@ -111,7 +99,7 @@ def loss_curve_png(history: pd.DataFrame) -> bytes:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def markdown_table(frame: pd.DataFrame, *, floatfmt: str = ".4g") -> str:

@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from qdm_qiskit._io import atomic_write_bytes
+from qdm_qiskit._io import atomic_write_bytes, atomic_write_json
 from qdm_qiskit.errors import ConfigError, DataError
 
 TABLES = ("counts", "expectations")
@@ -88,8 +88,7 @@ class ResultStore:
 
     def write_info(self, run_id: str, info: dict[str, Any]) -> None:
         """Write ``run.json`` (provenance: target, options, seed, config, versions)."""
-        text = json.dumps(info, indent=1, sort_keys=True, default=str) + "\n"
-        atomic_write_bytes(self.run_dir(run_id) / "run.json", text.encode())
+        atomic_write_json(self.run_dir(run_id) / "run.json", info, indent=1)
 
     def info(self, run_id: str) -> dict[str, Any]:
         """The run's ``run.json``."""
