@@ -10,7 +10,13 @@ import click
 from qdm_qiskit.cli.jobs import workspace_options
 from qdm_qiskit.jobs.manager import Workspace
 from qdm_qiskit.jobs.mitigation import PRESETS
-from qdm_qiskit.models.config import QUICK_RUN, load_run_config
+from qdm_qiskit.models.config import QUICK_RUN, load_any_config
+from qdm_qiskit.models.ensemble.config import EnsembleRunConfig
+from qdm_qiskit.models.ensemble.store import is_ensemble_checkpoint
+from qdm_qiskit.models.ensemble.workflow import (
+    sample_ensemble_to_directory,
+    train_ensemble_to_directory,
+)
 from qdm_qiskit.models.pipeline import (
     DEFAULT_NOISY_TARGET,
     ENGINE,
@@ -18,6 +24,7 @@ from qdm_qiskit.models.pipeline import (
     sample_to_directory,
     train_to_directory,
 )
+from qdm_qiskit.results.report import markdown_table
 
 
 def _epoch_printer(total: int):  # type: ignore[no-untyped-def]
@@ -29,6 +36,22 @@ def _epoch_printer(total: int):  # type: ignore[no-untyped-def]
         click.echo(
             f"  epoch {epoch:>3}/{total} [{bar:<20}] train {row['train_loss']:.4f}  "
             f"validation {row['validation_loss']:.4f}  ({row['seconds']:.2f} s)",
+            err=True,
+        )
+
+    return show
+
+
+def _step_printer(total: int):  # type: ignore[no-untyped-def]
+    """One line per trained reverse step of an ensemble model."""
+    done = [0]
+
+    def show(row: dict[str, float]) -> None:
+        done[0] += 1
+        bar = "#" * int(20 * done[0] / total)
+        click.echo(
+            f"  step t={int(row['step']):>3} ({done[0]}/{total}) [{bar:<20}] loss "
+            f"{row['initial_loss']:.4f} -> {row['final_loss']:.4f}  ({row['seconds']:.2f} s)",
             err=True,
         )
 
@@ -49,15 +72,19 @@ def train(config_file: Path, seed: int | None, results_dir: Path) -> None:
     r"""Train the model of CONFIG_FILE (TOML/JSON with [data], [model], [train]).
 
     Writes results/train-<id>/ with checkpoint.pt (weights, optimiser state, config, seed,
-    versions), history.csv and info.json.
+    versions), history.csv and info.json. Ensemble models (model.family = "ensemble") are
+    trained step by step and also get evaluation.csv, summary.csv, report.md, distance.png.
 
     \b
     Example:
       qdm train config.toml --seed 3
     """
-    config = load_run_config(config_file)
+    config = load_any_config(config_file)
     if seed is not None:
         config = config.with_seed(seed)
+    if isinstance(config, EnsembleRunConfig):
+        _train_ensemble(config, results_dir)
+        return
     directory, result = train_to_directory(
         config, results_dir=results_dir, on_epoch=_epoch_printer(config.train.epochs)
     )
@@ -65,6 +92,19 @@ def train(config_file: Path, seed: int | None, results_dir: Path) -> None:
     click.echo(
         f"trained {config.model.family} model ({count.quantum} quantum + {count.classical} "
         f"classical parameters), best epoch {result.best_epoch}, seed {config.train.seed}"
+    )
+    click.echo(f"checkpoint: {directory / 'checkpoint.pt'}")
+
+
+def _train_ensemble(config: EnsembleRunConfig, results_dir: Path) -> None:
+    directory, result, summary = train_ensemble_to_directory(
+        config, results_dir=results_dir, on_step=_step_printer(config.model.steps)
+    )
+    count = result.model.parameter_count()
+    click.echo(markdown_table(summary))
+    click.echo(
+        f"trained ensemble model ({count.quantum} quantum + {count.classical} classical "
+        f"parameters), seed {config.train.seed}"
     )
     click.echo(f"checkpoint: {directory / 'checkpoint.pt'}")
 
@@ -90,6 +130,15 @@ def sample(checkpoint: Path, target: str, count: int, shots: int, mitigation: st
     Example:
       qdm sample results/train-<id>/checkpoint.pt --target aer:FakeManilaV2 --n 100
     """
+    if is_ensemble_checkpoint(checkpoint):
+        folder, generated = sample_ensemble_to_directory(
+            checkpoint, count=count, seed=seed, target=target, shots=shots,
+            mitigation=mitigation, results_dir=results_dir,
+            workspace=Workspace(jobs_dir, results_dir),
+        )  # fmt: skip
+        click.echo(markdown_table(generated.summary()))
+        click.echo(f"{count} ensemble samples on {target} in {generated.seconds:.1f} s: {folder}")
+        return
     directory, samples = sample_to_directory(
         checkpoint, count=count, seed=seed, target=target, shots=shots, mitigation=mitigation,
         results_dir=results_dir, workspace=Workspace(jobs_dir, results_dir),

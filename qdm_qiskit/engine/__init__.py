@@ -10,6 +10,7 @@ from qdm_qiskit.engine.readout import (
     expectation,
     expectation_z,
     fidelity,
+    measure_qubits,
     probabilities,
     reduced_density_matrix,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "expectation_z",
     "fidelity",
     "input_parameter_names",
+    "measure_qubits",
     "probabilities",
     "reduced_density_matrix",
 ]

@@ -98,3 +98,45 @@ def reduced_density_matrix(
     out = torch.einsum(f"{''.join(spec)}->Z{''.join(kept_rows)}{''.join(kept_cols)}", tensor)
     size = 2 ** len(keep)
     return out.reshape(batch, size, size)
+
+
+def measure_qubits(
+    state: torch.Tensor,
+    qubits: Sequence[int],
+    num_qubits: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Selective Z measurement of ``qubits``: one sampled outcome per row (a quantum trajectory).
+
+    Returns ``(outcomes, post_states)``: ``outcomes`` ``(B,)`` integers whose bit ``k`` is the
+    result on ``qubits[k]``, and the normalised post-measurement states of the *other* qubits
+    (in increasing qubit order, the lowest one the low bit), ``(B, 2^r)`` vectors or
+    ``(B, 2^r, 2^r)`` density matrices like the input. Outcomes are drawn on the CPU from
+    ``generator`` (the same numbers on every device); gradients flow through the post-measurement
+    states, as in QuDDPM's ``randomMeasure``.
+    """
+    measured = [int(q) for q in qubits]
+    if len(set(measured)) != len(measured) or any(not 0 <= q < num_qubits for q in measured):
+        raise ConfigError(f"qubits to measure must be distinct and in [0, {num_qubits})")
+    kept = [q for q in range(num_qubits) if q not in measured]
+    batch, k, r = state.shape[0], len(measured), len(kept)
+    # Axis of qubit q in the (B, 2, ..., 2) view is n - q; list high bits first.
+    order = [num_qubits - q for q in reversed(measured)] + [num_qubits - q for q in reversed(kept)]
+    if state.dim() == 2:
+        tensor = state.reshape((batch,) + (2,) * num_qubits).permute(0, *order)
+        blocks = tensor.reshape(batch, 2**k, 2**r)
+        weights = (blocks.real**2 + blocks.imag**2).sum(-1)
+    else:
+        columns = [axis + num_qubits for axis in order]
+        tensor = state.reshape((batch,) + (2,) * (2 * num_qubits)).permute(0, *order, *columns)
+        blocks = tensor.reshape(batch, 2**k, 2**r, 2**k, 2**r)
+        # diagonal over (m, m') then (j, j'): shape (B, 2^k, 2^r) after the two diagonals
+        weights = torch.diagonal(blocks, dim1=1, dim2=3).diagonal(dim1=1, dim2=2).real.sum(-1)
+    chance = weights.detach().double().cpu().clamp_min(0.0)
+    outcomes = torch.multinomial(chance, 1, generator=generator).squeeze(1).to(state.device)
+    rows = torch.arange(batch, device=state.device)
+    norm = weights[rows, outcomes].clamp_min(torch.finfo(weights.dtype).tiny)
+    if state.dim() == 2:
+        return outcomes, blocks[rows, outcomes] / norm.sqrt()[:, None]
+    post = blocks[rows, outcomes, :, outcomes, :] / norm[:, None, None]
+    return outcomes, post

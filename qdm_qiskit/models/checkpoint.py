@@ -86,20 +86,7 @@ def save_checkpoint(
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read and validate a checkpoint file (one-line :class:`DataError` if it is not one)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such checkpoint file")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise DataError(
-            f"{path}: not a readable qdm-qiskit checkpoint ({type(exc).__name__})"
-        ) from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise DataError(f"{path}: not a qdm-qiskit checkpoint")
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise DataError(
-            f"{path}: checkpoint format version {payload.get('format_version')} is not supported"
-        )
+    payload = read_payload(path, FORMAT, FORMAT_VERSION, kind="qdm-qiskit checkpoint")
     try:
         config = run_config_from_dict(payload["config"], context=f"{path} config")
         return Checkpoint(
@@ -118,6 +105,25 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         )
     except (KeyError, TypeError, ValueError, ConfigError) as exc:
         raise DataError(f"{path}: damaged checkpoint ({exc})") from exc
+
+
+def read_payload(path: Path, form: str, version: int, *, kind: str) -> dict[str, Any]:
+    """The dict in a checkpoint file of format ``form``, or a one-line :class:`DataError`."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise DataError(
+            f"{path}: not a readable qdm-qiskit checkpoint ({type(exc).__name__})"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != form:
+        raise DataError(f"{path}: not a {kind}")
+    if payload.get("format_version") != version:
+        raise DataError(
+            f"{path}: checkpoint format version {payload.get('format_version')} is not supported"
+        )
+    return payload
 
 
 def restore_model_state(

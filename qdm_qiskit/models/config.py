@@ -19,7 +19,7 @@ from qdm_qiskit.options import (
     read_config_file,
 )
 
-Family = Literal["state", "angle"]
+Family = Literal["state", "angle"]  # "ensemble": see qdm_qiskit.models.ensemble
 FAMILIES = ("state", "angle")
 
 
@@ -182,20 +182,26 @@ class RunConfig:
 
 def run_config_from_dict(data: Any, *, context: str = "config") -> RunConfig:
     """Validate a mapping of sections into a :class:`RunConfig` (unknown sections rejected)."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{context}: expected a table with [data], [model], [train]")
     sections = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+    return RunConfig(**sections_from_dict(data, sections, context=context))
+
+
+def sections_from_dict(
+    data: Any, sections: dict[str, type], *, context: str = "config"
+) -> dict[str, Any]:
+    """Validate ``[data]``, ``[model]``, ``[train]``-style sections into their option classes."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{context}: expected a table with [{'], ['.join(sections)}]")
     unknown = sorted(set(data) - set(sections))
     if unknown:
         hint = did_you_mean(unknown[0], sections)
         raise ConfigError(
             f"{context}: unknown section {unknown[0]!r}{hint}; known: {', '.join(sections)}"
         )
-    parts: dict[str, Any] = {
+    return {
         name: options_from_dict(cls, data.get(name, {}), context=f"{context} [{name}]")
         for name, cls in sections.items()
     }
-    return RunConfig(**parts)
 
 
 def load_run_config(path: str | Path) -> RunConfig:
@@ -214,3 +220,20 @@ QUICK_RUN = RunConfig(
     ),
     train=TrainConfig(epochs=10, batch_size=32, learning_rate=0.03),
 )
+
+
+def config_from_dict(data: Any, *, context: str = "config") -> Any:
+    """A :class:`RunConfig`, or an ensemble config when ``model.family = "ensemble"``."""
+    model = data.get("model") if isinstance(data, dict) else None
+    if isinstance(model, dict) and model.get("family") == "ensemble":
+        from qdm_qiskit.models.ensemble.config import ensemble_config_from_dict
+
+        return ensemble_config_from_dict(data, context=context)
+    return run_config_from_dict(data, context=context)
+
+
+def load_any_config(path: str | Path) -> Any:
+    """Read and validate a training config of any family (TOML/JSON)."""
+    return config_from_dict(
+        read_config_file(path, kind="config", described="a training config"), context=str(path)
+    )

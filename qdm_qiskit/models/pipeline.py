@@ -71,7 +71,8 @@ def artifact_directory(root: str | Path, kind: str) -> Iterator[ArtifactDirector
     partial.rename(out.final)
 
 
-def _info(kind: str, config: RunConfig, seed: int, **extra: Any) -> dict[str, Any]:
+def _info(kind: str, config: Any, seed: int, **extra: Any) -> dict[str, Any]:
+    """Provenance of an artifact; ``config`` is any run config with ``to_dict()``."""
     return {
         "kind": kind,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -184,23 +185,22 @@ def generate(
 
 def check_sampling(model: QuantumDiffusionModel, *, target: str, count: int, shots: int) -> None:
     """Refuse bad sampling settings before any work (one clear error line each)."""
+    check_target(target, count=count, shots=shots, width=model.circuit.num_qubits)
+
+
+def check_target(target: str, *, count: int, shots: int, width: int) -> None:
+    """Refuse a bad count, shots, target name or a target narrower than ``width`` qubits."""
     for name, value in (("the number of samples", count), ("shots", shots)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    if target != ENGINE:
-        parse_target(target)
-        _check_width(model, target)
-
-
-def _check_width(model: QuantumDiffusionModel, target: str) -> None:
+    if target == ENGINE:
+        return
     spec = parse_target(target)
     if spec.kind == "ibm":
         return  # checked by the job manager against the live backend
-    device = device_backend(spec)
-    width = getattr(device, "num_qubits", None)
-    needed = model.circuit.num_qubits
-    if width is not None and needed > width:
-        raise ConfigError(f"the model needs {needed} qubits but {target} has {width}")
+    available = getattr(device_backend(spec), "num_qubits", None)
+    if available is not None and width > available:
+        raise ConfigError(f"the model needs {width} qubits but {target} has {available}")
 
 
 def sample_to_directory(

@@ -10,7 +10,10 @@ qiskit-machine-learning's defaults keep it usable:
 - circuits are transpiled once for the target (``pass_manager``) and observables follow the
   layout, as the Runtime requires (ISA circuits).
 
-Only the angle family has a PQC whose inputs are plain angles; it is the family exposed here.
+Families: the angle model's PQC maps angle inputs to ``<Z_i>``; the state model's step is
+wrapped in a compute-uncompute circuit (amplitude-encode ``|x_t>``, the step, the inverse
+encoding of the target ``|x_{t-1}>``) whose ``|0...0>`` projector expectation is the fidelity its
+loss needs, so both run on an ``EstimatorQNN`` with the same batched gradient.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from qiskit.circuit import Parameter, QuantumCircuit
+from qiskit.circuit import Parameter, ParameterVector, QuantumCircuit
 from qiskit.primitives import BaseEstimatorV2
 from qiskit.providers.options import Options
 from qiskit.quantum_info import SparsePauliOp
@@ -33,11 +36,13 @@ from qiskit_machine_learning.gradients.base.estimator_gradient_result import (
 from qiskit_machine_learning.gradients.utils import _make_param_shift_parameter_values
 from qiskit_machine_learning.neural_networks import EstimatorQNN
 
+from qdm_qiskit.circuits import amplitude_encoding, amplitude_encoding_values
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.jobs.primitives import make_primitive
 from qdm_qiskit.jobs.targets import device_backend, parse_target
 from qdm_qiskit.models.angle import AngleDenoiser
 from qdm_qiskit.models.base import QuantumDiffusionModel
+from qdm_qiskit.models.state import StateDenoiser
 
 #: Rows per PUB: Aer's per-binding overhead grows with PUB size beyond about 1024 rows.
 DEFAULT_CHUNK = 1024
@@ -130,26 +135,34 @@ def estimator_qnn(
 ) -> tuple[TorchConnector, BatchedParamShiftGradient]:
     """The model's PQC as an ``EstimatorQNN`` + ``TorchConnector`` on ``target``.
 
-    The connector maps ``(B, n + 1)`` angle inputs (the engine's input order) to ``<Z_i>`` and
+    Angle model: the connector maps ``(B, n + 1)`` angle inputs (the engine's input order) to
+    ``<Z_i>`` (:func:`qnn_prediction`). State model: it maps :func:`state_qnn_inputs` rows to
+    the fidelity ``|<x_{t-1}|P(theta, tau_t)|x_t>|^2`` (:func:`qnn_fidelity`). The connector
     holds the model's current weights; its gradient is :class:`BatchedParamShiftGradient`.
     ``precision=0`` gives exact values on ideal simulators.
     """
-    if not isinstance(model, AngleDenoiser):
-        raise ConfigError(f"the QNN path supports the angle family, not {model.family!r}")
+    if isinstance(model, AngleDenoiser):
+        circuit, inputs = model.circuit, list(model.engine.input_parameters)
+        n = model.num_qubits
+        observables = [
+            SparsePauliOp.from_sparse_list([("Z", [q], 1.0)], num_qubits=n) for q in range(n)
+        ]
+    elif isinstance(model, StateDenoiser):
+        circuit, inputs = fidelity_circuit(model)
+        observables = [zero_projector(model.num_qubits)]
+    else:
+        family = getattr(model, "family", type(model).__name__)
+        raise ConfigError(f"the QNN path supports the angle and state families, not {family!r}")
     estimator, manager = target_estimator(target, seed=seed)
-    circuit = model.circuit if manager is None else manager.run(model.circuit)
-    n = model.num_qubits
-    observables = [
-        SparsePauliOp.from_sparse_list([("Z", [q], 1.0)], num_qubits=n) for q in range(n)
-    ]
     if manager is not None:
+        circuit = manager.run(circuit)
         observables = [o.apply_layout(circuit.layout) for o in observables]
     gradient = BatchedParamShiftGradient(estimator, chunk_size=chunk_size, precision=precision)
     qnn = EstimatorQNN(
         circuit=circuit,
         estimator=estimator,
         observables=observables,
-        input_params=list(model.engine.input_parameters),
+        input_params=inputs,
         weight_params=list(model.engine.weight_parameters),
         gradient=gradient,
         input_gradients=False,
@@ -165,3 +178,59 @@ def qnn_prediction(model: AngleDenoiser, connector: torch.nn.Module, x_t: torch.
     inputs = model.circuit_inputs(x_t, steps).double().cpu()
     readout = connector(inputs).to(model.device, dtype=x_t.dtype)
     return model.head(readout.reshape(x_t.shape))
+
+
+def zero_projector(num_qubits: int) -> SparsePauliOp:
+    """``|0...0><0...0| = prod_q (I + Z_q) / 2`` as a sum of ``2^n`` commuting Z strings."""
+    terms = []
+    for mask in range(2**num_qubits):
+        qubits = [q for q in range(num_qubits) if mask >> q & 1]
+        terms.append(("Z" * len(qubits), qubits, 1.0 / 2**num_qubits))
+    return SparsePauliOp.from_sparse_list(terms, num_qubits=num_qubits)
+
+
+def fidelity_circuit(model: StateDenoiser) -> tuple[QuantumCircuit, list[Parameter]]:
+    """Encode ``|x_t>``, apply the step, un-encode ``|x_{t-1}>``: ``P(0...0)`` is the fidelity.
+
+    Returns the circuit and its input parameters in :func:`state_qnn_inputs` column order:
+    ``amp_y, amp_z`` (start), ``tau[0]``, ``tgt_y, tgt_z`` (target).
+    """
+    n = model.num_qubits
+    start = amplitude_encoding(num_qubits=n, complex_amplitudes=True)
+    target = amplitude_encoding(num_qubits=n, complex_amplitudes=True)
+    size = 2**n - 1
+    renamed = [*ParameterVector("tgt_y", size), *ParameterVector("tgt_z", size)]
+    target = target.assign_parameters(dict(zip(target.parameters, renamed, strict=True)))
+    circuit = QuantumCircuit(n, name="state_step_fidelity")
+    circuit.compose(start, inplace=True)
+    circuit.compose(model.circuit, inplace=True)
+    circuit.compose(target.inverse(), inplace=True)
+    inputs = [*start.parameters, *model.engine.input_parameters, *renamed]
+    return circuit, inputs
+
+
+def state_qnn_inputs(
+    model: StateDenoiser, x_t: torch.Tensor, x_prev: torch.Tensor, steps: torch.Tensor
+) -> torch.Tensor:
+    """Rows ``(B, inputs)`` of :func:`fidelity_circuit`: states at ``t``, targets at ``t - 1``."""
+
+    def angles(states: torch.Tensor) -> np.ndarray:
+        values = states.detach().cpu().numpy().astype(np.complex128)
+        return amplitude_encoding_values(values, complex_amplitudes=True).parameters
+
+    taus = model.taus[torch.as_tensor(steps, device=model.device)].detach().double().cpu()
+    return torch.cat(
+        [
+            torch.as_tensor(angles(x_t)),
+            taus.reshape(-1, 1),
+            torch.as_tensor(angles(x_prev)),
+        ],
+        dim=1,
+    )
+
+
+def qnn_fidelity(model: StateDenoiser, connector: torch.nn.Module, x_t: torch.Tensor,
+                 x_prev: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """The state model's training fidelity evaluated by ``connector`` (its loss is ``1 - F``)."""
+    values = connector(state_qnn_inputs(model, x_t, x_prev, steps))[:, 0]
+    return values.to(model.device, dtype=model.engine.real_dtype)

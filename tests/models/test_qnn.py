@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from qdm_qiskit.engine import expectation_z
+from qdm_qiskit.engine import expectation_z, fidelity
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.models import DataConfig, ModelConfig, RunConfig, TrainConfig, build_model
-from qdm_qiskit.models.qnn import BatchedParamShiftGradient, estimator_qnn, qnn_prediction
+from qdm_qiskit.models.qnn import (
+    BatchedParamShiftGradient,
+    estimator_qnn,
+    qnn_fidelity,
+    qnn_prediction,
+    zero_projector,
+)
 
 
 def _model(family: str = "angle", layers: int = 2):
@@ -72,9 +79,60 @@ def test_noisy_target_runs_isa_circuits_and_the_prediction_uses_the_head():
     assert not torch.allclose(predicted, exact.detach(), atol=1e-6)
 
 
-def test_state_family_is_refused():
-    with pytest.raises(ConfigError, match="angle family"):
-        estimator_qnn(_model("state"), target="aer")
+def _state_pairs(model, count=3):
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(count, 4, 4, generator=generator, dtype=torch.float64).numpy()
+    x0 = model.encode(images)
+    steps = torch.tensor([1, 2, 4][:count])
+    noise = model._noise(tuple(x0.shape), generator)
+    return model.noised(x0, steps, noise), model.noised(x0, steps - 1, noise), steps
+
+
+def test_state_family_fidelity_and_gradient_equal_the_engine():
+    config = RunConfig(
+        data=DataConfig(npix=4),
+        model=ModelConfig(family="state", num_qubits=4, layers=2, steps=4),
+        train=TrainConfig(dtype="complex128"),
+    )
+    model = build_model(config)
+    x_t, x_prev, steps = _state_pairs(model)
+    connector, gradient = estimator_qnn(model, target="aer")
+    on_qnn = qnn_fidelity(model, connector, x_t, x_prev, steps)
+    on_engine = fidelity(model.denoise_step(x_t, steps), x_prev)
+    assert torch.allclose(on_qnn.detach(), on_engine.detach(), atol=1e-7)
+    assert on_engine.min() < 0.9  # an untrained step: the check is not trivially 1
+    on_qnn.sum().backward()
+    on_engine.sum().backward()
+    assert torch.allclose(connector.weight.grad.double(), model.weights.grad, atol=1e-6)
+    assert gradient.calls == 1
+
+
+def test_zero_projector_is_the_projector_onto_all_zeros():
+    matrix = zero_projector(3).to_matrix()
+    expected = np.zeros((8, 8))
+    expected[0, 0] = 1.0
+    assert np.allclose(matrix, expected)
+
+
+def test_state_family_on_a_noisy_device_loses_fidelity():
+    config = RunConfig(
+        data=DataConfig(npix=4),
+        model=ModelConfig(family="state", num_qubits=4, layers=1, steps=4),
+    )
+    model = build_model(config)
+    x_t = model.encode(np.full((2, 4, 4), 1 / 16))
+    steps = torch.tensor([1, 1])
+    # The identity-like pair: the target is the step's own output, fidelity 1 on the engine.
+    with torch.no_grad():
+        x_prev = model.denoise_step(x_t, steps)
+    connector, _ = estimator_qnn(model, target="aer:FakeManilaV2", precision=0.0)
+    noisy = qnn_fidelity(model, connector, x_t, x_prev, steps).detach()
+    assert torch.all(noisy < 0.99) and torch.all(noisy > 0.05)
+
+
+def test_other_models_are_refused():
+    with pytest.raises(ConfigError, match="angle and state"):
+        estimator_qnn(torch.nn.Linear(1, 1), target="aer")  # type: ignore[arg-type]
 
 
 def test_gradient_class_is_a_qiskit_ml_gradient():
