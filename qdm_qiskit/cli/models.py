@@ -123,6 +123,9 @@ def sample(checkpoint: Path, target: str, count: int, shots: int, mitigation: st
            jobs_dir: Path, results_dir: Path) -> None:  # fmt: skip
     r"""Generate jet images from a trained CHECKPOINT, on the engine or on any target.
 
+    For an ensemble-model checkpoint, generates quantum states (one circuit per sample, ancillas
+    measured mid-circuit) and compares the measured outcome distribution with the engine's.
+
     Writes results/sample-<id>/ with samples.npz (images, each summing to 1) and info.json
     (checkpoint, target, seed, job-manager run ids).
 

@@ -4,7 +4,9 @@ Families (``model.family``):
 
 - ``state``: direct state denoiser (Cacioppo et al.), amplitude-encoded images, infidelity loss;
 - ``angle``: angle-encoded patch denoiser (Kolle et al., Baidachna et al.), DDPM with a PQC
-  network and ``<Z>`` readout.
+  network and ``<Z>`` readout;
+- ``ensemble``: quantum-native ensemble diffusion (QuDDPM, MSQuDDPM) on ensembles of quantum
+  states, in :mod:`qdm_qiskit.models.ensemble` (its own config, trained step by step).
 
 Training runs on the torch engine (:mod:`qdm_qiskit.engine`); sampling runs there or, through
 :class:`JobExecutor`, on any job-manager target.

@@ -26,6 +26,8 @@ def scrambling_strengths(model: EnsembleModelConfig) -> np.ndarray:
     if model.strength_schedule == "quadratic":
         fraction = (np.arange(1, steps + 1) / steps) ** 2
         return model.strength_start + (model.strength_end - model.strength_start) * fraction
+    if steps == 1:  # step T has strength_end, also when it is the only step
+        return np.array([model.strength_end], dtype=float)
     return np.linspace(model.strength_start, model.strength_end, steps)
 
 

@@ -80,7 +80,7 @@ def load_ensemble_checkpoint(
     from qdm_qiskit.models.config import config_from_dict
 
     path = Path(path)
-    payload = read_payload(path, FORMAT, FORMAT_VERSION, kind="ensemble-model checkpoint")
+    payload = read_payload(path, FORMAT, FORMAT_VERSION, kind="qdm-qiskit ensemble checkpoint")
     try:
         config = config_from_dict(payload["config"], context=f"{path} config")
         if not isinstance(config, EnsembleRunConfig):

@@ -146,7 +146,7 @@ def train_ensemble(
     started = time.perf_counter()
     for t in range(first, 0, -1):
         step_start = time.perf_counter()
-        losses[steps - t] = _train_step(model, current, targets[t - 1], t, distance, config)
+        losses[steps - t] = _train_step(model, current, targets[t - 1], t, distance, config, path)
         row = {
             "step": float(t),
             "initial_loss": float(losses[steps - t, 0]),
@@ -177,6 +177,7 @@ def _train_step(
     t: int,
     distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     config: EnsembleRunConfig,
+    path: Path | None,
 ) -> np.ndarray:
     weights = model.weights[t - 1].detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([weights], lr=config.train.learning_rate)
@@ -186,9 +187,15 @@ def _train_step(
         loss = distance(model.step(inputs, t, generator, weights=weights), target)
         value = float(loss.detach())
         if not math.isfinite(value):
+            trained = config.model.steps - t
+            kept = (
+                f"; the {trained} step(s) trained before it are kept at {path}"
+                if path is not None and trained
+                else ""
+            )
             raise EnsembleTrainingFailed(
-                f"loss became {value} at step {t}, iteration {iteration + 1}; the checkpoint "
-                "keeps the steps trained before it; lower train.learning_rate"
+                f"loss became {value} at step {t}, iteration {iteration + 1} (lower "
+                f"train.learning_rate){kept}"
             )
         curve[iteration] = value
         optimizer.zero_grad(set_to_none=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +83,7 @@ def train_ensemble_to_directory(
         )
         summary = summarize(config, evaluation, untrained)
         _write_training(out.partial, config, result, evaluation, summary)
-    return out.final, result, summary
+    return out.final, replace(result, checkpoint=out.final / "checkpoint.pt"), summary
 
 
 def summarize(
@@ -180,7 +180,8 @@ class EnsembleSamples:
 
     Attributes:
         distributions: ``(count, 2^n)`` per-sample outcome probabilities of the data qubits.
-        engine_distributions: the engine's exact per-sample probabilities (same prior states).
+        engine_distributions: the engine's probabilities for the same prior states, one sampled
+            ancilla trajectory per sample (so they agree with a target's on average).
         target: where the circuits ran.
         seconds: wall time.
         run_ids: job-manager runs.
