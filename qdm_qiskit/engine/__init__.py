@@ -7,6 +7,7 @@ sampling on Aer or hardware.
 
 from qdm_qiskit.engine.ir import Program, compile_program, density_program
 from qdm_qiskit.engine.readout import (
+    density_matrix,
     expectation,
     expectation_z,
     fidelity,
@@ -21,6 +22,7 @@ __all__ = [
     "Program",
     "compile_program",
     "default_device",
+    "density_matrix",
     "density_program",
     "expectation",
     "expectation_z",

@@ -15,6 +15,13 @@ from qiskit.quantum_info import SparsePauliOp
 from qdm_qiskit.errors import ConfigError
 
 
+def density_matrix(state: torch.Tensor) -> torch.Tensor:
+    """``|psi><psi|`` per row for ``(B, d)`` vectors; density matrices pass through unchanged."""
+    if state.dim() == 3:
+        return state
+    return state[:, :, None] * state[:, None, :].conj()
+
+
 def probabilities(state: torch.Tensor) -> torch.Tensor:
     """Computational-basis probabilities ``(B, 2^n)``."""
     if state.dim() == 3:
@@ -79,8 +86,7 @@ def reduced_density_matrix(
 ) -> torch.Tensor:
     """Partial trace onto the qubits ``keep`` (in that order, ``keep[0]`` the low bit)."""
     batch = state.shape[0]
-    if state.dim() == 2:
-        state = state[:, :, None] * state[:, None, :].conj()
+    state = density_matrix(state)
     tensor = state.reshape((batch,) + (2,) * (2 * num_qubits))
     drop = [q for q in range(num_qubits) if q not in keep]
     row_axis = {q: num_qubits - q for q in range(num_qubits)}

@@ -27,7 +27,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 
 from qdm_qiskit.circuits._naming import INPUT
-from qdm_qiskit.engine import kernels
+from qdm_qiskit.engine import kernels, readout
 from qdm_qiskit.engine.ir import (
     DenseOp,
     DiagonalOp,
@@ -391,7 +391,7 @@ class CompiledCircuit(torch.nn.Module):
         initial = torch.as_tensor(initial, device=self.device).to(self.dtype)
         if self.density:
             if initial.shape == (batch, dim):
-                initial = initial[:, :, None] * initial[:, None, :].conj()
+                initial = readout.density_matrix(initial)
             if initial.shape != (batch, dim, dim):
                 raise ConfigError(f"initial_state must be (B, {dim}) or (B, {dim}, {dim})")
             return initial.reshape(batch, dim * dim)

@@ -50,6 +50,26 @@ def time_angles(steps: int) -> np.ndarray:
     return np.pi * np.arange(steps + 1) / steps
 
 
+def sampling_rows(
+    circuit: QuantumCircuit, start: np.ndarray, value: Callable[[str], np.ndarray | float]
+) -> np.ndarray:
+    """Parameter rows of a sampling circuit, in ``circuit.parameters`` order.
+
+    ``amp_*`` parameters take the columns of ``start`` (``amplitude_encoding_values(...)
+    .parameters``, one row per sample, in the circuit's sorted ``amp_`` order); every other
+    parameter takes ``value(name)`` (a scalar or one value per row).
+    """
+    amplitude_names = [p.name for p in circuit.parameters if p.name.startswith("amp_")]
+    rows = np.empty((len(start), circuit.num_parameters))
+    for column, parameter in enumerate(circuit.parameters):
+        name = parameter.name
+        if name.startswith("amp_"):
+            rows[:, column] = start[:, amplitude_names.index(name)]
+        else:
+            rows[:, column] = value(name)
+    return rows
+
+
 class QuantumDiffusionModel(torch.nn.Module, ABC):
     """A trained reverse process over jet images.
 

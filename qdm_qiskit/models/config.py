@@ -149,8 +149,22 @@ class TrainConfig:
         _choice("train.dtype", self.dtype, ("complex64", "complex128"))
 
 
+class RunSections:
+    """What every run config (``data``, ``model``, ``train`` sections) provides."""
+
+    train: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready sections (stored in checkpoints and results)."""
+        return {name: options_to_dict(getattr(self, name)) for name in ("data", "model", "train")}
+
+    def with_seed(self, seed: int) -> Any:
+        """The same run with another training seed."""
+        return replace(self, train=replace(self.train, seed=seed))  # type: ignore[type-var]
+
+
 @dataclass(frozen=True)
-class RunConfig:
+class RunConfig(RunSections):
     """A whole training run."""
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -170,14 +184,6 @@ class RunConfig:
                 f"the angle model reads patches of num_qubits = {n} pixels, which must divide "
                 f"npix**2 = {pixels}"
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready sections (stored in checkpoints and results)."""
-        return {name: options_to_dict(getattr(self, name)) for name in ("data", "model", "train")}
-
-    def with_seed(self, seed: int) -> RunConfig:
-        """The same run with another seed."""
-        return replace(self, train=replace(self.train, seed=seed))
 
 
 def run_config_from_dict(data: Any, *, context: str = "config") -> RunConfig:

@@ -28,6 +28,7 @@ from qdm_qiskit.models.base import (
     Executor,
     ParameterCount,
     QuantumDiffusionModel,
+    sampling_rows,
     time_angles,
 )
 from qdm_qiskit.models.config import RunConfig
@@ -156,11 +157,4 @@ class StateDenoiser(QuantumDiffusionModel):
         )
         for k in range(model.steps):
             named[f"tau[{k}]"] = taus[k + 1]  # RZ(tau[t-1]) precedes step t
-        amplitude_names = [p.name for p in circuit.parameters if p.name.startswith("amp_")]
-        values = np.empty((states.shape[0], circuit.num_parameters))
-        for column, parameter in enumerate(circuit.parameters):
-            if parameter.name.startswith("amp_"):
-                values[:, column] = start[:, amplitude_names.index(parameter.name)]
-            else:
-                values[:, column] = named[parameter.name]
-        return circuit, values
+        return circuit, sampling_rows(circuit, start, named.__getitem__)

@@ -9,12 +9,17 @@ scrambling strengths ``linspace(1, 4, T)``, the fidelity-kernel MMD loss.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from qdm_qiskit.errors import ConfigError
-from qdm_qiskit.models.config import _choice, _integer, _positive, sections_from_dict
-from qdm_qiskit.options import options_to_dict
+from qdm_qiskit.models.config import (
+    RunSections,
+    _choice,
+    _integer,
+    _positive,
+    sections_from_dict,
+)
 
 TASKS = ("cluster", "circle")
 
@@ -142,7 +147,7 @@ class EnsembleTrainConfig:
 
 
 @dataclass(frozen=True)
-class EnsembleRunConfig:
+class EnsembleRunConfig(RunSections):
     """A whole ensemble-diffusion run."""
 
     data: EnsembleDataConfig = field(default_factory=EnsembleDataConfig)
@@ -152,14 +157,6 @@ class EnsembleRunConfig:
     def __post_init__(self) -> None:
         if self.data.task == "circle" and self.data.scale != EnsembleDataConfig.scale:
             raise ConfigError("data.scale applies to the cluster task only")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready sections (stored in checkpoints and results)."""
-        return {name: options_to_dict(getattr(self, name)) for name in ("data", "model", "train")}
-
-    def with_seed(self, seed: int) -> EnsembleRunConfig:
-        """The same run with another training seed."""
-        return replace(self, train=replace(self.train, seed=seed))
 
 
 #: QuDDPM's published configurations (Francis-Hsu/QuantGenMdl notebooks), with their reported

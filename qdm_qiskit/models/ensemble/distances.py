@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment, linprog
 
+from qdm_qiskit.engine import density_matrix
 from qdm_qiskit.errors import ConfigError
 
 
@@ -29,7 +30,7 @@ def fidelity_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if a.dim() == 2 and b.dim() == 2:
         overlap = a.conj() @ b.T
         return overlap.real**2 + overlap.imag**2
-    rho, sigma = _density(a), _density(b)
+    rho, sigma = density_matrix(a), density_matrix(b)
     # tr(rho_i sigma_j) = sum_kl rho_i[k, l] sigma_j[l, k]
     cross = torch.einsum("ikl,jlk->ij", rho, sigma).real
     linear_entropy_a = _linear_entropy(rho)
@@ -79,12 +80,6 @@ def transport_plan(cost: np.ndarray) -> np.ndarray:
 def mean_fidelity(states: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean fidelity of an ensemble to one pure state ``target`` ``(d,)``."""
     return fidelity_kernel(states, target[None, :]).mean()
-
-
-def _density(states: torch.Tensor) -> torch.Tensor:
-    if states.dim() == 2:
-        return states[:, :, None] * states[:, None, :].conj()
-    return states
 
 
 def _linear_entropy(rho: torch.Tensor) -> torch.Tensor:

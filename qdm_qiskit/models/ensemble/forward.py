@@ -16,7 +16,7 @@ import torch
 
 from qdm_qiskit.circuits import scrambling_angles, scrambling_layer
 from qdm_qiskit.diffusion import NoiseSchedule
-from qdm_qiskit.engine import CompiledCircuit
+from qdm_qiskit.engine import CompiledCircuit, density_matrix
 from qdm_qiskit.models.ensemble.config import EnsembleModelConfig
 
 
@@ -46,7 +46,7 @@ def diffuse(states: np.ndarray, model: EnsembleModelConfig, *, seed: int) -> lis
     """
     x0 = torch.as_tensor(states, dtype=torch.complex128)
     if model.forward == "depolarizing":
-        rho0 = x0[:, :, None] * x0[:, None, :].conj()
+        rho0 = density_matrix(x0)
         identity = torch.eye(x0.shape[1], dtype=torch.complex128) / x0.shape[1]
         alpha_bars = depolarizing_schedule(model).alpha_bars
         return [float(a) * rho0 + (1.0 - float(a)) * identity for a in alpha_bars]

@@ -21,8 +21,8 @@ import torch
 from qiskit import QuantumCircuit
 
 from qdm_qiskit.circuits import amplitude_encoding_values, denoising_circuit
-from qdm_qiskit.engine import CompiledCircuit, measure_qubits
-from qdm_qiskit.models.base import ParameterCount, torch_dtype
+from qdm_qiskit.engine import CompiledCircuit, density_matrix, measure_qubits
+from qdm_qiskit.models.base import ParameterCount, sampling_rows, torch_dtype
 from qdm_qiskit.models.ensemble.config import EnsembleRunConfig
 from qdm_qiskit.models.ensemble.tasks import haar_states
 
@@ -78,9 +78,7 @@ class EnsembleDiffusion(torch.nn.Module):
     def as_states(self, values: np.ndarray | torch.Tensor) -> torch.Tensor:
         """An ensemble in the engine's dtype on its device (density matrices when mixed)."""
         states = torch.as_tensor(values).to(self.engine.dtype).to(self.device)
-        if self.mixed and states.dim() == 2:
-            states = states[:, :, None] * states[:, None, :].conj()
-        return states
+        return density_matrix(states) if self.mixed else states
 
     def prior(self, count: int, *, seed: int) -> torch.Tensor:
         """Reverse-process inputs: Haar-random states, or ``I/d`` for the depolarizing model."""
@@ -149,16 +147,12 @@ class EnsembleDiffusion(torch.nn.Module):
         ).parameters
         column = {_weight_index(name): k for k, name in enumerate(self.engine.weight_names)}
         weights = self.weights.detach().double().cpu().numpy()
-        amplitude_names = [p.name for p in circuit.parameters if p.name.startswith("amp_")]
-        values = np.empty((len(prior), circuit.num_parameters))
-        for index, parameter in enumerate(circuit.parameters):
-            name = parameter.name
-            if name.startswith("amp_"):
-                values[:, index] = start[:, amplitude_names.index(name)]
-            else:  # theta_t{t}[k]
-                t = int(name[len("theta_t") : name.index("[")])
-                values[:, index] = weights[t - 1, column[_weight_index(name)]]
-        return circuit, values
+
+        def weight(name: str) -> float:  # theta_t{t}[k]
+            t = int(name[len("theta_t") : name.index("[")])
+            return float(weights[t - 1, column[_weight_index(name)]])
+
+        return circuit, sampling_rows(circuit, start, weight)
 
 
 def _weight_index(name: str) -> int:

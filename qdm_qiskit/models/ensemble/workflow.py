@@ -20,6 +20,7 @@ import torch
 from matplotlib.figure import Figure
 
 from qdm_qiskit._io import atomic_write_bytes, atomic_write_json
+from qdm_qiskit.engine import probabilities
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.jobs.manager import Workspace
 from qdm_qiskit.models.ensemble.config import (
@@ -44,22 +45,22 @@ from qdm_qiskit.models.sampling import JobExecutor
 from qdm_qiskit.results.figures import png_bytes
 from qdm_qiskit.results.report import markdown_table
 
-#: QuDDPM's test distance at t = 0 for its published tasks (stored generations of
-#: Francis-Hsu/QuantGenMdl; see ../shared/reference/qdm-literature.md), keyed by model shape.
+#: QuDDPM's test distance at t = 0 (in its preset's loss) for its published tasks (stored
+#: generations of Francis-Hsu/QuantGenMdl; see ../shared/reference/qdm-literature.md).
 PUBLISHED = {
-    "cluster n=1": (QUDDPM_CLUSTER_1, "mmd", 6.4e-4),
-    "cluster n=2": (QUDDPM_CLUSTER_2, "mmd", 3.9e-3),
-    "circle n=1": (QUDDPM_CIRCLE, "wasserstein", 2.8e-3),
+    "cluster n=1": (QUDDPM_CLUSTER_1, 6.4e-4),
+    "cluster n=2": (QUDDPM_CLUSTER_2, 3.9e-3),
+    "circle n=1": (QUDDPM_CIRCLE, 2.8e-3),
 }
 
 
 def published_reference(config: EnsembleRunConfig) -> tuple[str, float] | None:
     """``(task name, QuDDPM's test value)`` when ``config`` has a published task's shape."""
-    for name, (reference, metric, value) in PUBLISHED.items():
+    for name, (reference, value) in PUBLISHED.items():
         if (
             config.data.task == reference.data.task
             and config.model == reference.model
-            and config.train.loss == metric
+            and config.train.loss == reference.train.loss
         ):
             return name, value
     return None
@@ -229,12 +230,7 @@ def sample_ensemble(
     started = time.perf_counter()
     prior = device_prior(model, count, seed)
     generated = model.generate(model.as_states(prior), step_generator(seed, 0))[-1]
-    probabilities = (
-        torch.diagonal(generated, dim1=-2, dim2=-1).real
-        if generated.dim() == 3
-        else generated.real**2 + generated.imag**2
-    )
-    exact = probabilities.double().cpu().numpy()
+    exact = probabilities(generated).double().cpu().numpy()
     if target == ENGINE:
         return EnsembleSamples(exact, exact, target, time.perf_counter() - started, ())
     executor = JobExecutor(target=target, workspace=workspace or Workspace(), shots=shots,
