@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import stat
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -99,3 +102,28 @@ def _json_value(value: object) -> object:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
+
+
+@dataclass(frozen=True)
+class ArtifactDirectory:
+    """Where an artifact is written (``partial``) and where it appears when done (``final``)."""
+
+    partial: Path
+    final: Path
+
+
+@contextlib.contextmanager
+def artifact_directory(root: str | Path, kind: str) -> Iterator[ArtifactDirectory]:
+    """A fresh directory ``root/<kind>-<YYYYmmdd-HHMMSS>-<hex>`` that appears only when complete.
+
+    Work happens in the hidden ``root/.<name>.partial``, renamed when the block succeeds. After a
+    failure the partial directory stays (hidden) so that, e.g., the last good checkpoint of a
+    training run that hit a NaN loss is not lost; the error message names it.
+    """
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    name = f"{kind}-{stamp}-{secrets.token_hex(3)}"
+    partial = check_writable(Path(root) / f".{name}.partial")
+    partial.mkdir(parents=True, exist_ok=False)
+    out = ArtifactDirectory(partial, partial.with_name(name))
+    yield out
+    partial.rename(out.final)

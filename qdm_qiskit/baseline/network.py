@@ -49,16 +49,19 @@ class MLPDenoiser(torch.nn.Module):
         return self.body(torch.cat([x_t, embedding], dim=1))
 
 
-def mlp_for_budget(dim: int, budget: int, *, depth: int = 2, steps: int = 100) -> MLPDenoiser:
+def mlp_for_budget(
+    dim: int, budget: int, *, depth: int = 2, time_features: int = 16, steps: int = 100
+) -> MLPDenoiser:
     """The MLP of ``depth`` hidden layers whose parameter count is closest to ``budget``.
 
     Used for the "same budget" comparison with a quantum model of ``budget`` parameters.
     """
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise ConfigError(f"budget must be a positive integer, got {budget!r}")
-    best = MLPDenoiser(dim, hidden=1, depth=depth, steps=steps)
+    shape = {"depth": depth, "time_features": time_features, "steps": steps}
+    best = MLPDenoiser(dim, hidden=1, **shape)
     for hidden in range(2, 4097):
-        candidate = MLPDenoiser(dim, hidden=hidden, depth=depth, steps=steps)
+        candidate = MLPDenoiser(dim, hidden=hidden, **shape)
         if abs(candidate.parameter_count() - budget) < abs(best.parameter_count() - budget):
             best = candidate
         if candidate.parameter_count() > budget:

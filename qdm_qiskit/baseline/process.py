@@ -38,13 +38,46 @@ class GaussianDiffusion:
         abar = self._abar(t, x_t)
         return (x_t - (1 - abar).sqrt() * eps) / abar.sqrt()
 
-    def ddpm_step(
-        self, x_t: torch.Tensor, t: int, eps: torch.Tensor, generator: torch.Generator
+    def eps_from_x0(
+        self, x_t: torch.Tensor, t: torch.Tensor | int, x0: torch.Tensor
     ) -> torch.Tensor:
-        """Ancestral step ``x_t -> x_{t-1}`` with the posterior variance ``beta~_t``."""
+        """The noise implied by an ``x_0`` prediction (for networks that predict ``x_0``)."""
+        abar = self._abar(t, x_t)
+        return (x_t - abar.sqrt() * x0) / (1 - abar).sqrt()
+
+    def clipped_x0(
+        self, x_t: torch.Tensor, t: int, eps: torch.Tensor, clip: float | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x0, eps)`` implied by a noise prediction, ``x0`` clipped to ``[-clip, clip]``.
+
+        With ``clip`` given, ``eps`` is made consistent with the clipped ``x0``, as DDPM samplers
+        do for data known to lie in a box.
+        """
+        x0 = self.predicted_x0(x_t, t, eps)
+        if clip is None:
+            return x0, eps
+        x0 = x0.clamp(-clip, clip)
+        return x0, self.eps_from_x0(x_t, t, x0)
+
+    def ddpm_step(
+        self,
+        x_t: torch.Tensor,
+        t: int,
+        eps: torch.Tensor,
+        generator: torch.Generator,
+        *,
+        clip: float | None = None,
+    ) -> torch.Tensor:
+        """Ancestral step ``x_t -> x_{t-1}``.
+
+        Draws from the posterior ``q(x_{t-1} | x_t, x0_hat)``: its mean plus ``beta~_t`` noise.
+        """
         beta = float(self.betas[t])
         abar, abar_prev = float(self.alpha_bars[t]), float(self.alpha_bars[t - 1])
-        mean = (x_t - beta / (1 - abar) ** 0.5 * eps) / (1 - beta) ** 0.5
+        x0, _ = self.clipped_x0(x_t, t, eps, clip)
+        mean = (abar_prev**0.5 * beta / (1 - abar)) * x0 + (
+            (1 - beta) ** 0.5 * (1 - abar_prev) / (1 - abar)
+        ) * x_t
         if t == 1:
             return mean
         variance = beta * (1 - abar_prev) / (1 - abar)
@@ -60,10 +93,11 @@ class GaussianDiffusion:
         generator: torch.Generator,
         *,
         eta: float = 0.0,
+        clip: float | None = None,
     ) -> torch.Tensor:
         """Step ``x_t -> x_s`` (``s < t``); ``eta = 0`` is deterministic, 1 is DDPM-like."""
         abar, abar_s = float(self.alpha_bars[t]), float(self.alpha_bars[s])
-        x0 = self.predicted_x0(x_t, t, eps)
+        x0, eps = self.clipped_x0(x_t, t, eps, clip)
         sigma = eta * ((1 - abar_s) / (1 - abar) * (1 - abar / abar_s)) ** 0.5
         direction = max(1 - abar_s - sigma**2, 0.0) ** 0.5 * eps
         out = abar_s**0.5 * x0 + direction

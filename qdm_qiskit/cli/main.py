@@ -16,7 +16,7 @@ from qdm_qiskit.cli.build import build
 from qdm_qiskit.cli.data import data
 from qdm_qiskit.cli.env import env
 from qdm_qiskit.cli.jobs import backends, cancel, collect, status, submit
-from qdm_qiskit.cli.models import run, sample, train
+from qdm_qiskit.cli.models import compare, run, sample, train
 from qdm_qiskit.errors import QdmError
 
 EXIT_BAD_INPUT = 2
@@ -74,6 +74,7 @@ cli.add_command(backends)
 cli.add_command(build)
 cli.add_command(cancel)
 cli.add_command(collect)
+cli.add_command(compare)
 cli.add_command(data)
 cli.add_command(env)
 cli.add_command(run)

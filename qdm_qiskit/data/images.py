@@ -114,3 +114,23 @@ def image_observables(
         "peak": z.max(axis=1),
         "active_pixels": (z > threshold).sum(axis=1).astype(np.float64),
     }
+
+
+def radial_profile(images: np.ndarray, *, radius: float = 0.4, annuli: int = 4) -> np.ndarray:
+    """PT fraction of each image in ``annuli`` rings around the image centre, ``(N, annuli)``.
+
+    Rings of width ``radius / (annuli - 1)`` by pixel-centre distance; the last ring also holds
+    the corners beyond ``radius``. For normalised images each row sums to the image total.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise DataError(f"images must have shape (N, npix, npix), got {images.shape}")
+    if isinstance(annuli, bool) or not isinstance(annuli, int) or annuli < 2:
+        raise DataError(f"annuli must be an integer >= 2, got {annuli!r}")
+    npix = images.shape[1]
+    centres = (np.arange(npix) + 0.5) / npix * 2 * radius - radius
+    dy, dphi = np.meshgrid(centres, centres, indexing="ij")
+    distance = np.sqrt(dy**2 + dphi**2).ravel()
+    ring = np.minimum((distance / (radius / (annuli - 1))).astype(np.int64), annuli - 1)
+    membership = np.eye(annuli)[ring]  # (pixels, annuli)
+    return images.reshape(len(images), -1) @ membership

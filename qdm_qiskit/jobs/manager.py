@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -560,3 +561,22 @@ def _run_info(record: NewRun) -> dict[str, Any]:
 def _parameters(run_id: str, plan: RunPlan) -> pd.DataFrame:
     frames = [parameters_frame(run_id, c.name, c.parameter_names, c.values) for c in plan.circuits]
     return pd.concat(frames, ignore_index=True)
+
+
+def planned_qpu_seconds(workspace: Workspace, run_ids: Sequence[str]) -> float | None:
+    """Estimated QPU time of runs, from their plans (``None`` if any job has no estimate).
+
+    The estimate is the plan's: executions times (circuit duration on the device's gate
+    durations plus the repetition delay), summed over jobs.
+    """
+    total = 0.0
+    for run_id in run_ids:
+        try:
+            manifest = json.loads((Path(workspace.jobs_dir) / run_id / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return None
+        for job in manifest.get("jobs", []):
+            if job.get("qpu_seconds") is None:
+                return None
+            total += float(job["qpu_seconds"])
+    return total

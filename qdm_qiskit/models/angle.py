@@ -28,6 +28,29 @@ from qdm_qiskit.models.base import (
 from qdm_qiskit.models.config import RunConfig
 
 
+def pixel_values(images: np.ndarray) -> np.ndarray:
+    """The diffusion representation of normalised images: ``2 sqrt(p) - 1`` per pixel.
+
+    ``(N, npix, npix)`` -> ``(N, npix^2)`` in ``[-1, 1]``; shared by the angle family and the
+    classical reference, so that both diffuse the same vectors.
+    """
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    return 2.0 * np.sqrt(np.clip(flat, 0.0, 1.0)) - 1.0
+
+
+def images_from_pixel_values(values: np.ndarray, npix: int) -> np.ndarray:
+    """Inverse of :func:`pixel_values` (clipped to ``[-1, 1]``), renormalised to unit sum.
+
+    A vector with no intensity left becomes the flat image; NaN rows stay NaN, so that a
+    diverged sampler is reported rather than hidden.
+    """
+    pixels = ((np.clip(values, -1.0, 1.0) + 1.0) / 2.0) ** 2
+    total = pixels.sum(axis=1, keepdims=True)
+    pixels = np.where(total > 0, pixels / np.where(total > 0, total, 1), 1.0 / pixels.shape[1])
+    pixels = np.where(np.isnan(total), np.nan, pixels)
+    return pixels.reshape(len(values), npix, npix)
+
+
 class AngleDenoiser(QuantumDiffusionModel):
     """See the module docstring."""
 
@@ -66,17 +89,12 @@ class AngleDenoiser(QuantumDiffusionModel):
 
     def encode(self, images: np.ndarray) -> torch.Tensor:
         """``2 sqrt(p) - 1`` per pixel: ``(N, npix^2)`` in ``[-1, 1]``."""
-        flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
-        values = 2.0 * np.sqrt(np.clip(flat, 0.0, 1.0)) - 1.0
+        values = pixel_values(images)
         return torch.tensor(values, dtype=self.engine.real_dtype, device=self.device)
 
     def decode(self, values: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`encode`, renormalised to unit total intensity."""
-        pixels = ((np.clip(values, -1.0, 1.0) + 1.0) / 2.0) ** 2
-        total = pixels.sum(axis=1, keepdims=True)
-        pixels = np.where(total > 0, pixels / np.where(total > 0, total, 1), 1.0 / pixels.shape[1])
-        npix = self.config.data.npix
-        return pixels.reshape(len(values), npix, npix)
+        return images_from_pixel_values(values, self.config.data.npix)
 
     def circuit_inputs(self, x_t: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
         """Per-patch inputs ``(B * patches, n + 1)`` in the engine's input order."""

@@ -31,11 +31,13 @@ class JetImageData:
         images: ``(N, npix, npix)``, each summing to 1.
         labels: ``(N,)`` quark = 1, gluon = 0.
         splits: train/validation/test indices into ``images``.
+        particles: the selected jets' particle arrays ``(N, M, 4)`` the images were made from.
     """
 
     images: np.ndarray
     labels: np.ndarray
     splits: DataSplits
+    particles: np.ndarray | None = None
 
     def part(self, name: str) -> np.ndarray:
         """Images of the ``train``, ``validation`` or ``test`` split."""
@@ -54,4 +56,5 @@ def load_image_data(config: DataConfig) -> JetImageData:
         raise DataError(f"{config.source}: only {keep.size} jets selected; need at least 10")
     images = jet_images(jets.X[keep], npix=config.npix)
     labels = np.asarray(jets.y[keep])
-    return JetImageData(images, labels, make_splits(labels, seed=config.split_seed))
+    splits = make_splits(labels, seed=config.split_seed)
+    return JetImageData(images, labels, splits, np.asarray(jets.X[keep]))

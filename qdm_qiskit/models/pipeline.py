@@ -6,12 +6,10 @@ its artifacts and an ``info.json`` with the package versions, the config and the
 
 from __future__ import annotations
 
-import contextlib
 import io
-import secrets
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,56 +17,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qdm_qiskit._io import atomic_write_bytes, atomic_write_json, check_writable
+from qdm_qiskit._io import artifact_directory, atomic_write_bytes, atomic_write_json
 from qdm_qiskit.errors import ConfigError
-from qdm_qiskit.jobs.manager import Workspace
+from qdm_qiskit.jobs.manager import Workspace, planned_qpu_seconds
 from qdm_qiskit.jobs.targets import device_backend, parse_target
 from qdm_qiskit.models.base import QuantumDiffusionModel
 from qdm_qiskit.models.checkpoint import load_checkpoint, restore_model_state
+from qdm_qiskit.models.classical import ClassicalConfig, sanity_markdown, seed_notebook_row
+from qdm_qiskit.models.compare import (
+    classical_records,
+    evaluate_records,
+    real_jets,
+    standard_checks,
+    write_comparison,
+)
 from qdm_qiskit.models.config import QUICK_RUN, RunConfig
 from qdm_qiskit.models.data import JetImageData, load_image_data
 from qdm_qiskit.models.factory import MODEL_CLASSES, build_model
 from qdm_qiskit.models.sampling import JobExecutor
 from qdm_qiskit.models.state import StateDenoiser
 from qdm_qiskit.models.train import EpochCallback, TrainingResult, train_model
+from qdm_qiskit.options import options_to_dict
 from qdm_qiskit.provenance import package_versions
-from qdm_qiskit.results.report import (
-    loss_curve_png,
-    markdown_table,
-    observable_distances,
-    observable_histograms_png,
-    sample_grid_png,
-)
+from qdm_qiskit.results.sets import SetRecord, write_sets
 
 #: Target name that means "the torch engine, exact state vectors, no job manager".
 ENGINE = "engine"
 #: ``qdm run`` samples on this local noisy simulator by default.
 DEFAULT_NOISY_TARGET = "aer:FakeManilaV2"
-
-
-@dataclass(frozen=True)
-class ArtifactDirectory:
-    """Where an artifact is written (``partial``) and where it appears when done (``final``)."""
-
-    partial: Path
-    final: Path
-
-
-@contextlib.contextmanager
-def artifact_directory(root: str | Path, kind: str) -> Iterator[ArtifactDirectory]:
-    """A fresh directory ``root/<kind>-<YYYYmmdd-HHMMSS>-<hex>`` that appears only when complete.
-
-    Work happens in the hidden ``root/.<name>.partial``, renamed when the block succeeds. After a
-    failure the partial directory stays (hidden) so that, e.g., the last good checkpoint of a
-    training run that hit a NaN loss is not lost; the error message names it.
-    """
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    name = f"{kind}-{stamp}-{secrets.token_hex(3)}"
-    partial = check_writable(Path(root) / f".{name}.partial")
-    partial.mkdir(parents=True, exist_ok=False)
-    out = ArtifactDirectory(partial, partial.with_name(name))
-    yield out
-    partial.rename(out.final)
 
 
 def _info(kind: str, config: Any, seed: int, **extra: Any) -> dict[str, Any]:
@@ -219,6 +195,14 @@ def sample_to_directory(
     samples = generate(model, count=count, seed=seed, target=target, shots=shots,
                        mitigation=mitigation, workspace=workspace)  # fmt: skip
     with artifact_directory(results_dir, "sample") as out:
+        record = quantum_record(
+            model, samples, key="sample", seed=seed,
+            name=f"quantum {model.family} ({Path(checkpoint).resolve().parent.name}), "
+                 f"{samples.target}",
+            qpu_seconds_per_1000=qpu_per_1000(samples, workspace),
+        )  # fmt: skip
+        write_sets(out.partial, [record], options_to_dict(model.config.data), seed=seed,
+                   versions=package_versions())  # fmt: skip
         _write_samples(out.partial, samples, model.config, checkpoint, seed, shots, mitigation)
     return out.final, samples
 
@@ -256,9 +240,59 @@ def _npz(**arrays: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def quantum_record(
+    model: QuantumDiffusionModel,
+    samples: Samples,
+    *,
+    key: str,
+    name: str,
+    data: JetImageData | None = None,
+    training: TrainingResult | None = None,
+    qpu_seconds_per_1000: float | None = None,
+    seed: int = 0,
+) -> SetRecord:
+    """A quantum model's generated images as a comparison set.
+
+    Reconstructions of the state family carry the true labels of the test jets they
+    reconstruct, and their indices (``pairs``), so paired metrics and true quark/gluon subsets
+    apply.
+    """
+    count = model.parameter_count()
+    labels = pairs = None
+    if isinstance(model, StateDenoiser):
+        data = load_image_data(model.config.data) if data is None else data
+        pairs = np.arange(len(samples.images))
+        labels = data.labels[data.splits.test][pairs]
+    return SetRecord(
+        key=key,
+        name=name,
+        family=model.family,
+        images=samples.images,
+        quantum_parameters=count.quantum,
+        classical_parameters=count.classical,
+        train_seconds=training.seconds if training is not None else None,
+        sample_seconds=samples.seconds,
+        qpu_seconds_per_1000=qpu_seconds_per_1000,
+        target=samples.target,
+        seed=seed,
+        labels=labels,
+        pairs=pairs,
+        history=training.history if training is not None else None,
+        extra={"model": f"quantum {model.family}", "job_runs": list(samples.run_ids)},
+    )
+
+
+def qpu_per_1000(samples: Samples, workspace: Workspace | None) -> float | None:
+    """The plans' QPU-seconds estimate of a job-manager sampling, scaled to 1000 samples."""
+    if not samples.run_ids:
+        return None
+    total = planned_qpu_seconds(workspace or Workspace(), samples.run_ids)
+    return None if total is None else 1000.0 * total / max(len(samples.images), 1)
+
+
 @dataclass(frozen=True, eq=False)
 class RunReport:
-    """What ``qdm run`` produced."""
+    """What ``qdm run`` produced: the tidy metric table, its all-jets summary, the training."""
 
     directory: Path
     metrics: pd.DataFrame
@@ -273,24 +307,31 @@ def quick_run(
     count: int = 200,
     shots: int = 1024,
     mitigation: str = "none",
+    classical: ClassicalConfig | None = None,
+    bootstrap: int = 30,
     results_dir: str | Path = "results",
     workspace: Workspace | None = None,
     on_epoch: EpochCallback | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> RunReport:
-    """Train a small model, sample it exactly and on ``target``, and write a report.
+    """Train a small QDM and its classical references, sample them, compare, report.
 
-    The report directory holds ``report.md``, ``metrics.csv``, ``summary.csv``, PNG figures
-    (sample grid, observable histograms, loss curve), the checkpoint, the samples and
-    ``info.json``.
+    The quantum model is sampled exactly (engine) and on ``target`` through the job manager;
+    the classical references (parameter-matched and usual-size DDPMs, on the same jets, split
+    and seed) with DDPM and DDIM. The directory holds ``report.md``, ``metrics.csv`` (every
+    metric with floor and uncertainty, all/quark/gluon), ``summary.csv``, the figures, the
+    checkpoint, ``sets.json``/``sets.npz`` (for ``qdm compare``) and ``info.json``.
     """
     stage = on_stage or (lambda _message: None)
     untrained = build_model(config)  # the reference row, and the model the settings are checked on
     check_sampling(untrained, target=target, count=count, shots=shots)
     data = load_image_data(config.data)
+    classical = classical or ClassicalConfig()
     with artifact_directory(results_dir, "run") as out:
-        report = _run_into(out.partial, config, untrained, data, target, count, shots,
-                           mitigation, workspace, on_epoch, stage)  # fmt: skip
+        report = _run_into(
+            out.partial, config, untrained, data, target, count, shots, mitigation, classical,
+            bootstrap, workspace, on_epoch, stage,
+        )  # fmt: skip
     stage(f"report written to {out.final}")
     return replace(report, directory=out.final)
 
@@ -304,12 +345,15 @@ def _run_into(
     count: int,
     shots: int,
     mitigation: str,
+    classical: ClassicalConfig,
+    bootstrap: int,
     workspace: Workspace | None,
     on_epoch: EpochCallback | None,
     stage: Callable[[str], None],
 ) -> RunReport:
     seed = config.train.seed
-    stage(f"training a {config.model.family} model")
+    family = config.model.family
+    stage(f"training a {family} model")
     training = train_model(
         config, data=data, checkpoint=directory / "checkpoint.pt", on_epoch=on_epoch
     )
@@ -320,94 +364,56 @@ def _run_into(
     stage(f"sampling on {target} through the job manager ({shots} shots)")
     noisy = generate(model, count=count, seed=seed + 1, target=target, shots=shots,
                      mitigation=mitigation, workspace=workspace, data=data)  # fmt: skip
-    test = data.part("test")
-    floor = data.part("train")[: len(test)]
-    sets = {
-        "trained, engine": exact.images,
-        f"trained, {target}": noisy.images,
-        "untrained, engine": baseline.images,
-    }
-    reference = test[: max(count, 1)] if len(test) >= count else test
-    metrics = observable_distances(sets, reference, floor[: len(reference)])
+    qpu = qpu_per_1000(noisy, workspace)
+    quantum = f"quantum {family}"
+    records = [
+        quantum_record(model, samples, key=key, name=name, data=data, seed=seed + 1,
+                       qpu_seconds_per_1000=qpu, training=trained)
+        for model, samples, key, name, trained in (
+            (model, exact, "quantum-engine", f"{quantum}, engine", training),
+            (model, noisy, "quantum-target", f"{quantum}, {target}", training),
+            (untrained, baseline, "quantum-untrained", f"{quantum} untrained, engine", None),
+        )
+    ]  # fmt: skip
+    stage("training the classical references (parameter-matched and usual-size DDPM)")
+    prediction = config.model.prediction if family == "angle" else "eps"
+    records += classical_records(
+        data, budget=model.parameter_count().total, prediction=prediction, count=count,
+        seed=seed, config=classical,
+    )  # fmt: skip
+    stage("evaluating every set against the test jets (floors, bootstrap errors)")
+    real = real_jets(data)
+    evaluation = evaluate_records(records, real, seed=seed, bootstrap=bootstrap)
+    checks = standard_checks(records)
+    checks["untrained"].insert(0, (records[0].name, records[2].name))
+    write_sets(directory, records, options_to_dict(config.data), seed=seed,
+               versions=package_versions())  # fmt: skip
+    body = write_comparison(directory, records, real, evaluation, **checks)
+    sanity = ""
+    if classical.notebook_epochs and data.particles is not None:
+        stage("sanity row: the seed notebook's denoiser (sigma 0.1, train-split min-max)")
+        row = seed_notebook_row(data.particles, data.splits, seed=seed,
+                                epochs=classical.notebook_epochs)  # fmt: skip
+        atomic_write_json(directory / "sanity.json", asdict(row))
+        sanity = sanity_markdown(row)
     count_ = model.parameter_count()
-    summary = metrics.pivot_table(index="sample", columns="observable", values="w1", sort=False)
-    summary.insert(
-        0, "floor_mean_image_l1", metrics[metrics.observable == "mean_image_l1"].floor.iloc[0]
-    )
-    summary = summary.reset_index()
-    _write_report(
-        directory,
-        config,
-        training,
-        sets,
-        test,
-        metrics,
-        summary,
-        exact,
-        noisy,
-        count_,
-        target,
-        shots,
-        mitigation,
-    )
-    return RunReport(directory, metrics, summary, training)
-
-
-def _write_report(
-    directory: Path,
-    config: RunConfig,
-    training: TrainingResult,
-    sets: dict[str, np.ndarray],
-    test: np.ndarray,
-    metrics: pd.DataFrame,
-    summary: pd.DataFrame,
-    exact: Samples,
-    noisy: Samples,
-    count: Any,
-    target: str,
-    shots: int,
-    mitigation: str,
-) -> None:
-    figures = {
-        "samples.png": sample_grid_png({"real (test)": test, **sets}),
-        "observables.png": observable_histograms_png({"real (test)": test, **sets}),
-        "loss.png": loss_curve_png(training.history),
-    }
-    for name, png in figures.items():
-        atomic_write_bytes(directory / name, png)
-    atomic_write_bytes(directory / "metrics.csv", metrics.to_csv(index=False).encode())
-    atomic_write_bytes(directory / "summary.csv", summary.to_csv(index=False).encode())
-    atomic_write_bytes(directory / "history.csv", training.history.to_csv(index=False).encode())
-    atomic_write_bytes(
-        directory / "samples.npz", _npz(**{f"set{i}": v for i, v in enumerate(sets.values())})
-    )
-    floors = metrics.drop_duplicates("observable")[["observable", "floor"]]
-    wide = metrics.pivot_table(
-        index="sample", columns="observable", values="w1", sort=False
-    ).reset_index()
     final_loss = training.history.validation_loss.iloc[-1]
     npix = config.data.npix
     lines = [
-        f"# qdm run: {config.model.family} model on {npix}x{npix} jet images",
+        f"# qdm run: {family} QDM vs classical DDPM/DDIM on {npix}x{npix} jet images",
         "",
-        f"- parameters: {count.quantum} quantum, {count.classical} classical",
-        f"- training: {len(training.history)} epochs in {training.seconds:.1f} s, best epoch "
+        f"- quantum model: {count_.quantum} quantum + {count_.classical} classical parameters; "
+        f"{len(training.history)} epochs in {training.seconds:.1f} s, best epoch "
         f"{training.best_epoch}, final validation loss {final_loss:.4g}",
-        f"- sampling: {len(exact.images)} images; engine {exact.seconds:.2f} s; {target} "
-        f"({shots} shots, mitigation {mitigation}) {noisy.seconds:.1f} s, job-manager runs "
-        f"{', '.join(noisy.run_ids)}",
-        f"- seed {config.train.seed}; split seed {config.data.split_seed}",
+        f"- sampling: {count} images per set; {target} ({shots} shots, mitigation "
+        f"{mitigation}) through job-manager runs {', '.join(noisy.run_ids)}",
+        f"- classical references: DDPM T = {classical.steps}, DDIM {classical.fast_steps} steps, "
+        f"{classical.epochs} epochs; the matched network predicts {prediction}, the usual one eps",
+        f"- seed {seed}; split seed {config.data.split_seed}; {len(data.images)} jets "
+        f"({len(data.splits.train)} train / {len(data.splits.test)} test)",
         "",
-        "## 1-D Wasserstein distance to the test jets (lower is better)",
-        "",
-        markdown_table(wide),
-        "",
-        "Real-vs-real floor (training jets against test jets, same size):",
-        "",
-        markdown_table(floors),
-        "",
-        "Figures: `samples.png`, `observables.png`, `loss.png`.",
-        "",
+        body,
+        sanity,
     ]
     atomic_write_bytes(directory / "report.md", "\n".join(lines).encode())
     atomic_write_json(
@@ -415,13 +421,22 @@ def _write_report(
         _info(
             "run",
             config,
-            config.train.seed,
+            seed,
             target=target,
             shots=shots,
             mitigation=mitigation,
-            parameters={"quantum": count.quantum, "classical": count.classical},
+            classical=options_to_dict(classical),
+            bootstrap=bootstrap,
+            parameters={"quantum": count_.quantum, "classical": count_.classical},
             job_runs=list(noisy.run_ids),
             training_seconds=training.seconds,
             best_epoch=training.best_epoch,
         ),
     )
+    table = evaluation.table
+    summary = (
+        table[table["subset"] == "all"]
+        .pivot_table(index="set", columns="metric", values="value", sort=False)
+        .reset_index()
+    )
+    return RunReport(directory, table, summary, training)

@@ -1,0 +1,222 @@
+"""``qdm compare`` and the comparison stage of ``qdm run``: sets -> metrics -> report.
+
+Sets are only compared when they were made in the same data representation (the same jets,
+image size, label selection, jet cap and split seed): a distance between images of different
+representations, or against a test split the model trained on, means nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from qdm_qiskit._io import artifact_directory, atomic_write_bytes, atomic_write_json
+from qdm_qiskit.errors import ConfigError
+from qdm_qiskit.models.classical import (
+    ClassicalConfig,
+    ClassicalReference,
+    matched_network,
+    train_reference,
+    usual_network,
+)
+from qdm_qiskit.models.config import DataConfig
+from qdm_qiskit.models.data import JetImageData, load_image_data
+from qdm_qiskit.options import options_from_dict
+from qdm_qiskit.provenance import package_versions
+from qdm_qiskit.results.comparison import (
+    comparison_markdown,
+    loss_curves_png,
+    mean_images_png,
+    observable_ratio_png,
+)
+from qdm_qiskit.results.evaluation import Evaluation, RealJets, SampleSet, evaluate
+from qdm_qiskit.results.report import sample_grid_png
+from qdm_qiskit.results.sets import SetRecord, StoredSets, read_sets
+
+
+def real_jets(data: JetImageData) -> RealJets:
+    """Reference = the test split; floor pool = the training split (disjoint from it)."""
+    test, train = data.splits.test, data.splits.train
+    return RealJets(data.images[test], data.labels[test], data.images[train], data.labels[train])
+
+
+def classical_records(
+    data: JetImageData,
+    *,
+    budget: int,
+    prediction: str,
+    count: int,
+    seed: int,
+    config: ClassicalConfig | None = None,
+) -> list[SetRecord]:
+    """Train the matched and usual-size references (and keep an untrained one), then sample.
+
+    The matched network predicts what the quantum model predicts (``prediction``), so that the
+    same-budget row differs from the quantum model in the network only; the usual one is the
+    standard epsilon-prediction DDPM. Each trained network is sampled with the DDPM (T steps)
+    and the DDIM (T/10 steps) sampler.
+    """
+    config = config or ClassicalConfig()
+    dim = data.images.shape[1] ** 2
+    references = [
+        (train_reference(data, matched_network(dim, budget, config), name="classical matched",
+                         config=config, seed=seed, prediction=prediction), ("ddpm", "ddim")),
+        (train_reference(data, usual_network(dim, config), name="classical usual",
+                         config=config, seed=seed), ("ddpm", "ddim")),
+        (train_reference(data, usual_network(dim, config), name="classical usual untrained",
+                         config=config, seed=seed, train=False), ("ddpm",)),
+    ]  # fmt: skip
+    records = []
+    for reference, methods in references:
+        for method in methods:
+            records.append(_sampled(reference, method, count, seed + 1))
+    return records
+
+
+def _sampled(reference: ClassicalReference, method: str, count: int, seed: int) -> SetRecord:
+    images, seconds = reference.generate(count, seed=seed, method=method)
+    steps = reference.config.fast_steps if method == "ddim" else reference.config.steps
+    key = reference.name.replace("classical ", "classical-").replace(" ", "-") + f"-{method}"
+    trained = len(reference.history) > 0
+    return SetRecord(
+        key=key,
+        name=f"{reference.name}, {method.upper()} {steps}",
+        family="ddpm",
+        images=images,
+        quantum_parameters=0,
+        classical_parameters=reference.parameters(),
+        train_seconds=reference.seconds if trained else None,
+        sample_seconds=seconds,
+        target="cpu",
+        seed=seed,
+        history=reference.history if trained else None,
+        extra={
+            "model": reference.name,
+            "sampler": method,
+            "steps": steps,
+            "prediction": reference.prediction,
+            "train_seed": reference.seed,
+        },
+    )
+
+
+def evaluate_records(
+    records: Sequence[SetRecord], real: RealJets, *, seed: int = 0, bootstrap: int = 30
+) -> Evaluation:
+    """Evaluate sets against the real jets (names must be unique)."""
+    names = [r.name for r in records]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"set names must be unique in a comparison, got {names}")
+    sets = [SampleSet(r.name, r.images, r.labels, r.pairs) for r in records]
+    return evaluate(sets, real, seed=seed, bootstrap=bootstrap)
+
+
+def write_comparison(
+    directory: Path,
+    records: Sequence[SetRecord],
+    real: RealJets,
+    evaluation: Evaluation,
+    *,
+    pairs: Sequence[tuple[str, str]] = (),
+    untrained: Sequence[tuple[str, str]] = (),
+) -> str:
+    """Write ``metrics.csv``, ``summary.csv`` and the figures; return the Markdown section."""
+    table = evaluation.table
+    atomic_write_bytes(directory / "metrics.csv", table.to_csv(index=False).encode())
+    summary = table[table["subset"] == "all"].pivot_table(
+        index="set", columns="metric", values="value", sort=False
+    )
+    atomic_write_bytes(
+        directory / "summary.csv", summary.reset_index().to_csv(index=False).encode()
+    )
+    sets = {r.name: r.images for r in records}
+    figures = {
+        "observables.png": observable_ratio_png(sets, real.reference),
+        "mean_images.png": mean_images_png(sets, real.reference),
+        "samples.png": sample_grid_png({"real (test)": real.reference, **sets}),
+        "loss.png": loss_curves_png(records),
+    }
+    for name, png in figures.items():
+        atomic_write_bytes(directory / name, png)
+    text = comparison_markdown(records, evaluation, pairs=pairs, untrained=untrained)
+    return text + "\nFigures: `observables.png`, `mean_images.png`, `samples.png`, `loss.png`.\n"
+
+
+def standard_checks(records: Sequence[SetRecord]) -> dict[str, list[tuple[str, str]]]:
+    """The DDPM-vs-DDIM pairs and trained-vs-untrained pairs present among ``records``."""
+    names = {r.name for r in records}
+    by_model: dict[str, dict[str, str]] = {}
+    for r in records:
+        if r.family == "ddpm":
+            by_model.setdefault(r.extra.get("model", ""), {})[r.extra.get("sampler", "")] = r.name
+    pairs = [(m["ddpm"], m["ddim"]) for m in by_model.values() if {"ddpm", "ddim"} <= set(m)]
+    untrained = []
+    for model, samplers in by_model.items():
+        base = by_model.get(f"{model} untrained", {}).get("ddpm")
+        if base in names and "ddpm" in samplers:
+            untrained.append((samplers["ddpm"], base))
+    return {"pairs": pairs, "untrained": untrained}
+
+
+def same_representation(stored: Sequence[StoredSets]) -> dict[str, Any]:
+    """The shared data representation of several directories; refuse if they differ."""
+    first = stored[0]
+    for other in stored[1:]:
+        if other.representation != first.representation:
+            keys = set(first.representation) | set(other.representation)
+            fields = sorted(
+                k for k in keys if first.representation.get(k) != other.representation.get(k)
+            )
+            detail = ", ".join(f"{k}: {first.representation.get(k)!r} vs "
+                               f"{other.representation.get(k)!r}" for k in fields)  # fmt: skip
+            raise ConfigError(
+                f"cannot compare {first.directory} with {other.directory}: they use different "
+                f"data representations or splits ({detail}); the metrics would be meaningless"
+            )
+    return first.representation
+
+
+def compare_directories(
+    directories: Sequence[str | Path],
+    *,
+    results_dir: str | Path = "results",
+    seed: int = 0,
+    bootstrap: int = 30,
+) -> tuple[Path, Evaluation]:
+    """``qdm compare``: evaluate every set of the given directories together; write a report."""
+    if not directories:
+        raise ConfigError("give at least one results directory to compare")
+    stored = [read_sets(d) for d in directories]
+    representation = same_representation(stored)
+    data = load_image_data(options_from_dict(DataConfig, representation, context="representation"))
+    records = _unique_names(stored)
+    real = real_jets(data)
+    evaluation = evaluate_records(records, real, seed=seed, bootstrap=bootstrap)
+    with artifact_directory(results_dir, "compare") as out:
+        body = write_comparison(out.partial, records, real, evaluation, **standard_checks(records))
+        title = f"# qdm compare: {len(records)} sets from {len(stored)} directories"
+        sources = [f"- `{s.directory}`: {', '.join(r.name for r in s.records)}" for s in stored]
+        text = "\n".join([title, "", *sources, "", body])
+        atomic_write_bytes(out.partial / "report.md", text.encode())
+        atomic_write_json(out.partial / "info.json", {
+            "kind": "compare", "sources": [str(Path(d).resolve()) for d in directories],
+            "representation": representation, "seed": seed, "bootstrap": bootstrap,
+            "versions": package_versions()})  # fmt: skip
+    return out.final, evaluation
+
+
+def _unique_names(stored: Sequence[StoredSets]) -> list[SetRecord]:
+    """All records; names that repeat across directories get the directory name appended."""
+    counts: dict[str, int] = {}
+    for s in stored:
+        for r in s.records:
+            counts[r.name] = counts.get(r.name, 0) + 1
+    out = []
+    for s in stored:
+        for r in s.records:
+            out.append(
+                replace(r, name=f"{r.name} [{s.directory.name}]") if counts[r.name] > 1 else r
+            )
+    return out
