@@ -161,8 +161,11 @@ def comparison_markdown(
         auc = gain[gain["metric"] == "classifier_auc"]
         auc_text = (f"; classifier AUC {0.5 + auc['untrained'].iloc[0]:.3g} untrained, "
                     f"{0.5 + auc['trained'].iloc[0]:.3g} trained") if len(auc) else ""  # fmt: skip
+        finite = distances["ratio"][np.isfinite(distances["ratio"])]
+        zero = len(distances) - len(finite)
+        at_zero = f" (and {zero} trained value(s) at or below zero)" if zero else ""
         lines += [f"**{trained} vs {base}**: the untrained model is "
-                  f"{distances['ratio'].min():.3g}x to {distances['ratio'].max():.3g}x further "
+                  f"{finite.min():.3g}x to {finite.max():.3g}x further{at_zero} "
                   f"from the real jets on the {len(distances)} physics distances (smallest "
                   f"gain: {worst['metric']}){auc_text}.", ""]  # fmt: skip
     if evaluation.notes:

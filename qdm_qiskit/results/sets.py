@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,11 @@ class SetRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.key):
-            raise ConfigError(f"set key {self.key!r} must be file-safe (letters, digits, _ . -)")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.key) or "__" in self.key:
+            raise ConfigError(
+                f"set key {self.key!r} must be file-safe (letters, digits, _ . -) without '__' "
+                "(reserved for the labels and pairs arrays)"
+            )
 
     @property
     def sample_seconds_per_1000(self) -> float:
@@ -144,7 +148,7 @@ def read_sets(directory: str | Path) -> StoredSets:
         with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
             records = tuple(_record(entry, arrays, directory) for entry in manifest["sets"])
         representation = dict(manifest["representation"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"{directory}: sample sets are incomplete or corrupt ({exc})") from exc
     info = {k: v for k, v in manifest.items() if k not in ("sets", "representation")}
     return StoredSets(directory, representation, records, info)

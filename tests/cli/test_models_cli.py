@@ -233,12 +233,14 @@ def test_sample_of_a_state_model(tmp_path: Path) -> None:
 
 
 def test_run_writes_the_report(tmp_path: Path) -> None:
-    args = ["--epochs", "1", "--n", "8", "--shots", "200", "--seed", "4"]
+    args = ["--epochs", "1", "--n", "20", "--shots", "200", "--seed", "4",
+            "--classical-epochs", "5", "--bootstrap", "3"]  # fmt: skip
     result = ok(run("run", *args, "--target", "aer:FakeManilaV2", *dirs(tmp_path)))
     results, jobs = tmp_path / "results", tmp_path / "jobs"
     directory = only_dir(results, "run-")
-    expected = {"report.md", "metrics.csv", "summary.csv", "info.json", "checkpoint.pt"}
-    figures = {"samples.png", "observables.png", "loss.png"}
+    expected = {"report.md", "metrics.csv", "summary.csv", "info.json", "checkpoint.pt",
+                "sets.json", "sets.npz", "sanity.json"}  # fmt: skip
+    figures = {"samples.png", "observables.png", "mean_images.png", "loss.png"}
     assert expected | figures <= {p.name for p in directory.iterdir()}
     for name in figures:
         assert (directory / name).read_bytes()[:8] == PNG_MAGIC, name
@@ -246,30 +248,40 @@ def test_run_writes_the_report(tmp_path: Path) -> None:
     assert info["seed"] == 4 and info["config"]["train"]["seed"] == 4
     assert info["config"]["train"]["epochs"] == 1
     assert info["target"] == "aer:FakeManilaV2" and info["shots"] == 200
+    assert info["classical"]["epochs"] == 5 and info["bootstrap"] == 3
     runs = info["job_runs"]
     assert len(runs) == QUICK_RUN.model.steps
-    assert (jobs / "ledger.sqlite").is_file()
     with Ledger(jobs / "ledger.sqlite") as ledger:
         ledger_runs = {r.run_id: r for r in ledger.runs()}
     assert set(runs) <= set(ledger_runs)
-    assert all(ledger_runs[r].target == "aer:FakeManilaV2" for r in runs)
 
     metrics = pd.read_csv(directory / "metrics.csv")
-    assert {"sample", "observable", "w1", "floor"} <= set(metrics.columns)
-    samples = {"trained, engine", "trained, aer:FakeManilaV2", "untrained, engine"}
-    assert set(metrics["sample"]) == samples
-    assert np.isfinite(metrics[["w1", "floor"]].to_numpy()).all()
-    summary = pd.read_csv(directory / "summary.csv")
-    assert len(summary) == 3 and "floor_mean_image_l1" in summary.columns
+    columns = {"set", "subset", "labels", "metric", "value", "uncertainty", "floor",
+               "floor_uncertainty", "n", "n_reference", "n_invalid"}  # fmt: skip
+    assert columns <= set(metrics.columns)
+    sets = {
+        "quantum angle, engine", "quantum angle, aer:FakeManilaV2",
+        "quantum angle untrained, engine", "classical matched, DDPM 200",
+        "classical matched, DDIM 20", "classical usual, DDPM 200", "classical usual, DDIM 20",
+        "classical usual untrained, DDPM 200",
+    }  # fmt: skip
+    assert set(metrics["set"]) == sets
+    assert set(metrics["subset"]) == {"all", "quark", "gluon"}
+    everything = metrics[metrics.subset == "all"]
+    assert np.isfinite(everything[["value", "floor"]].to_numpy()).all()
+    assert (everything["n"] == 20).all() and (everything["n_invalid"] == 0).all()
 
     report = (directory / "report.md").read_text()
-    assert "| sample |" in report and "|---|" in report
-    assert all(name in report for name in samples)
-    assert "| observable | floor |" in report
-    for observable in metrics["observable"].unique():
-        assert f"| {observable} |" in report
-    assert "seed 4" in report
+    for text in ("## Models", "## Metrics, all jets", "DDIM 20 vs classical usual, DDPM 200",
+                 "## Sanity row", "seed 4"):  # fmt: skip
+        assert text in report, text
+    assert all(name in report for name in sets)
     assert report.strip() in result.stdout  # the report is also printed
+
+    compared = ok(run("compare", directory, "--bootstrap", "3", "--results-dir",
+                      tmp_path / "compared"))  # fmt: skip
+    assert "## Metrics, all jets" in compared.stdout
+    assert (only_dir(tmp_path / "compared", "compare-") / "metrics.csv").is_file()
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -406,28 +406,94 @@ def test_same_seed_gives_identical_tables(sets: dict[str, SampleSet], real: Real
     )
 
 
-def test_floor_uses_as_many_real_images_as_the_set(data: JetImageData) -> None:
-    # A pool of exactly n real jets: the floor must be the metric of that whole pool.
-    test, train = data.splits.test, data.splits.train
-    n = 80
-    pool = data.images[train][:n]
-    real = RealJets(data.images[test], data.labels[test], pool, data.labels[train][:n])
-    generated = _uniform_images(n, seed=9)
-    rows = evaluate([SampleSet("u", generated)], real, bootstrap=2, subsets=("all",))
-    rows = rows.table.set_index("metric")
-    assert (rows["n"] == n).all()
-    pool_obs, ref_obs = image_observables(pool), image_observables(real.reference)
-    for obs in ("ptd", "girth", "width", "mass_over_pt", "peak"):
-        expected = stats.wasserstein_distance(pool_obs[obs], ref_obs[obs])
-        assert rows.loc[f"w1_{obs}", "floor"] == pytest.approx(expected, rel=1e-9), obs
-    expected = np.abs(pool.mean(0) - real.reference.mean(0)).sum()
-    assert rows.loc["mean_image_l1", "floor"] == pytest.approx(expected, rel=1e-9)
+def _scipy_metrics(generated: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """The unpaired ``all``-subset metrics recomputed with scipy (see the test above)."""
+    gen_obs, ref_obs = image_observables(generated), image_observables(reference)
+    out = {}
+    for obs in ("mass_over_pt", "ptd", "girth", "width", "active_pixels", "peak"):
+        out[f"w1_{obs}"] = stats.wasserstein_distance(gen_obs[obs], ref_obs[obs])
+    radial = radial_profile(generated).mean(0) - radial_profile(reference).mean(0)
+    out["radial_profile_l1"] = np.abs(radial).sum()
+    out["mean_image_l1"] = np.abs(generated.mean(0) - reference.mean(0)).sum()
+    out["pixel_intensity_w1"] = stats.wasserstein_distance(generated.ravel(), reference.ravel())
+    names = ["mass_over_pt", "ptd", "girth", "width", "active_pixels", "peak"]
+    scale = np.array([np.abs(ref_obs[o]).max() for o in names])
+    g = np.stack([gen_obs[o] for o in names], axis=1) / scale
+    r = np.stack([ref_obs[o] for o in names], axis=1) / scale
+    s1, s2 = np.cov(g, rowvar=False), np.cov(r, rowvar=False)
+    diff = g.mean(0) - r.mean(0)
+    out["fpd"] = diff @ diff + np.trace(s1 + s2) - 2 * np.trace(linalg.sqrtm(s1 @ s2).real)
+    return out
 
 
-@pytest.mark.parametrize("drop", [0, 1])
-def test_floor_with_the_reference_as_pool(data: JetImageData, drop: int) -> None:
-    # Pool = the reference itself: a set as large as the reference draws all of it (floor 0),
-    # a smaller set draws a proper subsample (floor > 0).
+def _assert_floors(rows: pd.DataFrame, expected: dict[str, float], where: object) -> None:
+    for metric, value in expected.items():
+        tolerance = 1e-10 if metric != "fpd" else 1e-8
+        assert rows.loc[metric, "floor"] == pytest.approx(value, rel=1e-6, abs=tolerance), (
+            where,
+            metric,
+        )
+
+
+@pytest.mark.parametrize("pool_size", ["reference", 50])
+def test_floor_from_a_pool_no_larger_than_the_reference_is_the_whole_pool(
+    data: JetImageData, real: RealJets, pool_size: str | int
+) -> None:
+    # The floor compares min(len(reference), len(pool)) real pool jets with the reference:
+    # with a pool of exactly that size (or smaller) it is the metric of the whole pool, for
+    # every set whatever the set's own size.
+    size = len(real.reference) if pool_size == "reference" else int(pool_size)
+    pool, pool_labels = real.pool[:size], real.pool_labels[:size]
+    mine = RealJets(real.reference, real.reference_labels, pool, pool_labels)
+    small = SampleSet("small", _uniform_images(40, seed=9))
+    large = SampleSet("large", _uniform_images(250, seed=11))
+    table = evaluate([small, large], mine, bootstrap=2, subsets=("all",)).table
+    expected = _scipy_metrics(pool, real.reference)
+    for name, n in (("small", 40), ("large", 250)):
+        rows = _rows(table, name)
+        assert (rows["n"] == n).all()
+        assert (rows["n_reference"] == len(real.reference)).all()
+        _assert_floors(rows, expected, (pool_size, name))
+    # and the real-vs-real classifier cannot tell the pool from the reference
+    assert abs(_rows(table, "small").loc["classifier_auc", "floor"] - 0.5) < 0.15
+
+
+def test_truth_subset_floors_compare_the_pool_class_with_the_reference_class(
+    data: JetImageData, real: RealJets
+) -> None:
+    # A pool holding exactly as many quarks and gluons as the reference: each truth-label
+    # subset's floor is the metric of the pool's whole class against the reference's class.
+    parts = []
+    for label in (QUARK, GLUON):
+        count = int((real.reference_labels == label).sum())
+        parts.append(np.flatnonzero(real.pool_labels == label)[:count])
+    chosen = np.concatenate(parts)
+    mine = RealJets(
+        real.reference, real.reference_labels, real.pool[chosen], real.pool_labels[chosen]
+    )
+    perfect = SampleSet(
+        "perfect",
+        real.reference.copy(),
+        labels=real.reference_labels,
+        pairs=np.arange(len(real.reference)),
+    )
+    table = evaluate([perfect], mine, bootstrap=2).table
+    for subset, label in (("all", None), ("quark", QUARK), ("gluon", GLUON)):
+        in_ref = np.ones(len(real.reference), bool)
+        in_pool = np.ones(len(chosen), bool)
+        if label is not None:
+            in_ref, in_pool = real.reference_labels == label, mine.pool_labels == label
+        assert in_ref.sum() == in_pool.sum() >= MIN_IMAGES
+        expected = _scipy_metrics(mine.pool[in_pool], real.reference[in_ref])
+        _assert_floors(_rows(table, "perfect", subset), expected, subset)
+
+
+@pytest.mark.parametrize("drop", [0, 1, 200])
+def test_floor_with_the_reference_as_pool_is_zero_for_every_set_size(
+    data: JetImageData, drop: int
+) -> None:
+    # Pool = the reference itself: the floor sample has the reference's size, so it is all of
+    # the reference and every distribution distance of the floor is 0, whatever the set's size.
     test = data.splits.test
     reference, labels = data.images[test], data.labels[test]
     real = RealJets(reference, labels, reference, labels)
@@ -437,20 +503,53 @@ def test_floor_with_the_reference_as_pool(data: JetImageData, drop: int) -> None
     rows = rows.table.set_index("metric")
     assert (rows["n"] == n).all()
     w1 = [m for m in rows.index if m.startswith("w1_")]
-    floors = rows.loc[[*w1, "mean_image_l1", "radial_profile_l1"], "floor"]
-    if drop == 0:
-        np.testing.assert_allclose(floors.to_numpy(), 0.0, atol=1e-12)
-    else:
-        assert (floors > 0).any()
-        assert rows.loc["mean_image_l1", "floor"] > 0
+    distances = [*w1, "mean_image_l1", "radial_profile_l1", "pixel_intensity_w1", "fpd"]
+    np.testing.assert_allclose(rows.loc[distances, "floor"].to_numpy(), 0.0, atol=1e-9)
+    # the generated set itself is far from it
+    assert (rows.loc[distances, "value"] > 1e-3).all()
 
 
-def test_sets_of_equal_size_share_floors(sets: dict[str, SampleSet], table: pd.DataFrame) -> None:
-    a, b = _rows(table, "validation"), _rows(table, "uniform")
-    assert len(sets["validation"].images) == len(sets["uniform"].images)
-    pd.testing.assert_series_equal(a["floor"], b["floor"])
-    c = _rows(table, "with_invalid")
-    assert not np.allclose(a["floor"].to_numpy(), c["floor"].to_numpy())
+def test_every_set_shares_the_floor_of_its_subset(
+    sets: dict[str, SampleSet], table: pd.DataFrame
+) -> None:
+    # The sets differ in size (with_invalid keeps fewer valid images) and in what they hold,
+    # yet one floor serves every set of a subset and label source.
+    sizes = {name: int(_rows(table, name)["n"].iloc[0]) for name in sets}
+    assert sizes["with_invalid"] < sizes["validation"]
+    columns = ["floor", "floor_uncertainty"]
+    compared = 0
+    for subset in ("all", "quark", "gluon"):
+        first = _rows(table, "validation", subset)[columns]
+        assert np.isfinite(first.to_numpy()).all(), subset
+        for name in ("uniform", "with_invalid"):
+            other = _rows(table, name, subset)
+            if other["n"].iloc[0] < MIN_IMAGES:  # too few tagged images: no row to compare
+                assert other["floor"].isna().all()
+                continue
+            pd.testing.assert_frame_equal(first, other[columns])
+            compared += 1
+    assert compared >= 5
+    # all jets: even the set with true labels uses the same real-vs-real sample
+    everyone = _rows(table, "perfect")[columns]
+    unpaired = everyone.drop(index=["mse", "ssim", "fidelity"])
+    pd.testing.assert_frame_equal(unpaired, _rows(table, "validation")[columns])
+    # quark/gluon with true labels compare true classes, not tagged ones: another floor
+    truth = _rows(table, "perfect", "quark")["floor"]
+    assert not np.allclose(truth.to_numpy(), _rows(table, "validation", "quark")["floor"])
+
+
+def test_floor_does_not_depend_on_the_other_sets(
+    sets: dict[str, SampleSet], table: pd.DataFrame, real: RealJets
+) -> None:
+    # A set evaluated alone (and smaller) gets the very floors it gets among other sets.
+    alone = SampleSet("alone", sets["validation"].images[:100])
+    result = evaluate([alone], real, bootstrap=BOOTSTRAP, seed=0).table
+    columns = ["floor", "floor_uncertainty", "n_reference"]
+    for subset in ("all", "quark", "gluon"):
+        mine = _rows(result, "alone", subset)
+        assert (mine["n"] >= MIN_IMAGES).all()
+        assert (mine["n"] < _rows(table, "validation", subset)["n"]).all()
+        pd.testing.assert_frame_equal(mine[columns], _rows(table, "validation", subset)[columns])
 
 
 def test_small_subsets_are_nan_not_errors(real: RealJets) -> None:
