@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from qdm_qiskit.results.evaluation import OBSERVABLES, PHYSICS_METRICS, Evaluation, jet_features
+from qdm_qiskit.results.evaluation import (
+    OBSERVABLES,
+    PHYSICS_METRICS,
+    Evaluation,
+    jet_features,
+    valid_images,
+)
 from qdm_qiskit.results.figures import image_panels, png_bytes
 from qdm_qiskit.results.report import markdown_table
 from qdm_qiskit.results.sets import SetRecord
@@ -175,8 +181,9 @@ def comparison_markdown(
 
 def observable_ratio_png(sets: Mapping[str, np.ndarray], reference: np.ndarray) -> bytes:
     """Histogram of every varying observable, and below it each set's ratio to the reference."""
-    features = {name: jet_features(images[np.isfinite(images).all(axis=(1, 2))])
-                for name, images in {"real (test)": reference, **sets}.items()}  # fmt: skip
+    features = {name: jet_features(images[valid_images(images)])
+                for name, images in {"real (test)": reference, **sets}.items()
+                if valid_images(images).any()}  # fmt: skip
     real = features["real (test)"].observables
     shown = [k for k in range(len(OBSERVABLES)) if np.ptp(real[:, k]) > 1e-9]
     fig = Figure(figsize=(3.6 * len(shown), 4.6), layout="constrained")
@@ -214,7 +221,8 @@ def mean_images_png(sets: Mapping[str, np.ndarray], reference: np.ndarray,
     extent = (-radius, radius, -radius, radius)
     real_mean = reference.mean(axis=0)
     means = {"real (test)": real_mean}
-    means.update({name: np.nanmean(images, axis=0) for name, images in sets.items()})
+    means.update({name: images[valid_images(images)].mean(axis=0)
+                  for name, images in sets.items() if valid_images(images).any()})  # fmt: skip
     fig = Figure(figsize=(2.2 * len(means), 4.4), layout="constrained")
     axes = fig.subplots(2, len(means), squeeze=False)
     top = [(name, image) for name, image in means.items()]

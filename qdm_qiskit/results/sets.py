@@ -18,6 +18,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,8 @@ def read_sets(directory: str | Path) -> StoredSets:
         with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
             records = tuple(_record(entry, arrays, directory) for entry in manifest["sets"])
         representation = dict(manifest["representation"])
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile,
+            zlib.error) as exc:  # fmt: skip
         raise DataError(f"{directory}: sample sets are incomplete or corrupt ({exc})") from exc
     info = {k: v for k, v in manifest.items() if k not in ("sets", "representation")}
     return StoredSets(directory, representation, records, info)

@@ -232,6 +232,20 @@ def test_sample_of_a_state_model(tmp_path: Path) -> None:
 # -- qdm run ---------------------------------------------------------------------------------
 
 
+RUN_SETS = [
+    "quantum angle, engine",
+    "quantum angle, aer:FakeManilaV2",
+    "quantum angle untrained, engine",
+    "classical matched, DDPM 200",
+    "classical matched, DDIM 20",
+    "classical usual, DDPM 200",
+    "classical usual, DDIM 20",
+    "classical usual untrained, DDPM 200",
+]
+TIDY_COLUMNS = ["set", "subset", "labels", "metric", "value", "uncertainty", "floor",
+                "floor_uncertainty", "n", "n_reference", "n_invalid"]  # fmt: skip
+
+
 def test_run_writes_the_report(tmp_path: Path) -> None:
     args = ["--epochs", "1", "--n", "20", "--shots", "200", "--seed", "4",
             "--classical-epochs", "5", "--bootstrap", "3"]  # fmt: skip
@@ -240,10 +254,11 @@ def test_run_writes_the_report(tmp_path: Path) -> None:
     directory = only_dir(results, "run-")
     expected = {"report.md", "metrics.csv", "summary.csv", "info.json", "checkpoint.pt",
                 "sets.json", "sets.npz", "sanity.json"}  # fmt: skip
-    figures = {"samples.png", "observables.png", "mean_images.png", "loss.png"}
+    figures = {"observables.png", "mean_images.png", "samples.png", "loss.png"}
     assert expected | figures <= {p.name for p in directory.iterdir()}
     for name in figures:
         assert (directory / name).read_bytes()[:8] == PNG_MAGIC, name
+    assert not [p.name for p in results.iterdir() if p.name.startswith(".")]
     info = load_info(directory)
     assert info["seed"] == 4 and info["config"]["train"]["seed"] == 4
     assert info["config"]["train"]["epochs"] == 1
@@ -251,37 +266,55 @@ def test_run_writes_the_report(tmp_path: Path) -> None:
     assert info["classical"]["epochs"] == 5 and info["bootstrap"] == 3
     runs = info["job_runs"]
     assert len(runs) == QUICK_RUN.model.steps
+    assert (jobs / "ledger.sqlite").is_file()
     with Ledger(jobs / "ledger.sqlite") as ledger:
         ledger_runs = {r.run_id: r for r in ledger.runs()}
     assert set(runs) <= set(ledger_runs)
+    assert all(ledger_runs[r].target == "aer:FakeManilaV2" for r in runs)
 
     metrics = pd.read_csv(directory / "metrics.csv")
-    columns = {"set", "subset", "labels", "metric", "value", "uncertainty", "floor",
-               "floor_uncertainty", "n", "n_reference", "n_invalid"}  # fmt: skip
-    assert columns <= set(metrics.columns)
-    sets = {
-        "quantum angle, engine", "quantum angle, aer:FakeManilaV2",
-        "quantum angle untrained, engine", "classical matched, DDPM 200",
-        "classical matched, DDIM 20", "classical usual, DDPM 200", "classical usual, DDIM 20",
-        "classical usual untrained, DDPM 200",
-    }  # fmt: skip
-    assert set(metrics["set"]) == sets
+    assert list(metrics.columns) == TIDY_COLUMNS
+    assert list(dict.fromkeys(metrics["set"])) == RUN_SETS
     assert set(metrics["subset"]) == {"all", "quark", "gluon"}
-    everything = metrics[metrics.subset == "all"]
-    assert np.isfinite(everything[["value", "floor"]].to_numpy()).all()
-    assert (everything["n"] == 20).all() and (everything["n_invalid"] == 0).all()
+    everything = metrics[metrics["subset"] == "all"]
+    assert (everything["n"] + everything["n_invalid"] == 20).all()
+    assert (everything["n_reference"] == 120).all()  # the test split of 1200 jets
+    finite = everything[everything["n"] >= 10]
+    assert len(finite) > 0
+    assert np.isfinite(finite[["value", "floor"]].to_numpy()).all()
+    summary = pd.read_csv(directory / "summary.csv")
+    assert summary["set"].tolist() == RUN_SETS
+    assert set(summary.columns) - {"set"} == set(everything["metric"])
+
+    stored = json.loads((directory / "sets.json").read_text())
+    assert [s["name"] for s in stored["sets"]] == RUN_SETS
+    assert stored["representation"] == info["config"]["data"]
+    sanity = json.loads((directory / "sanity.json").read_text())
+    assert set(sanity) == {"mse", "ssim", "noisy_mse", "noisy_ssim", "test_jets", "epochs",
+                           "seconds"}  # fmt: skip
+    assert sanity["test_jets"] == 120 and sanity["epochs"] == 3
 
     report = (directory / "report.md").read_text()
-    for text in ("## Models", "## Metrics, all jets", "DDIM 20 vs classical usual, DDPM 200",
-                 "## Sanity row", "seed 4"):  # fmt: skip
-        assert text in report, text
-    assert all(name in report for name in sets)
+    assert "## Models" in report and "## Metrics, all jets" in report
+    assert "| set | family | quantum params |" in report
+    for name in RUN_SETS:
+        assert f"| {name} | " in report, name
+    for metric in everything["metric"].unique():
+        assert f"| {metric} | " in report, metric
+    pair = "**classical usual, DDIM 20 vs classical usual, DDPM 200**"
+    agreement = [line for line in report.splitlines() if line.startswith(pair)]
+    assert len(agreement) == 1 and "metrics agree" in agreement[0], agreement
+    assert "## Sanity row: the seed notebook's denoiser" in report
+    assert f"| denoised | {sanity['mse']:.3g} | {sanity['ssim']:.3g} |" in report
+    assert "seed 4" in report
     assert report.strip() in result.stdout  # the report is also printed
 
-    compared = ok(run("compare", directory, "--bootstrap", "3", "--results-dir",
-                      tmp_path / "compared"))  # fmt: skip
-    assert "## Metrics, all jets" in compared.stdout
-    assert (only_dir(tmp_path / "compared", "compare-") / "metrics.csv").is_file()
+    # qdm compare reads the run's sets; with the run's seed and bootstrap it finds its numbers
+    again = tmp_path / "again"
+    ok(run("compare", directory, "--seed", "4", "--bootstrap", "3", "--results-dir", again))
+    compared = only_dir(again, "compare-")
+    pd.testing.assert_frame_equal(pd.read_csv(compared / "metrics.csv"), metrics)
+    assert load_info(compared)["sources"] == [str(directory.resolve())]
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -147,8 +147,9 @@ def test_samplers_with_an_oracle_recover_the_gaussian(
 ) -> None:
     diffusion = _gaussian_diffusion()
     steps = None if fraction is None else int(fraction * diffusion.steps)
-    x = sample(Oracle(diffusion, prediction), diffusion, 20_000, 1, seed=0, method=method,
-               steps=steps, eta=eta, clip=None, prediction=prediction, dtype=torch.float64)  # fmt: skip
+    oracle = Oracle(diffusion, prediction)
+    x = sample(oracle, diffusion, 20_000, 1, seed=0, method=method, steps=steps, eta=eta,
+               clip=None, prediction=prediction, dtype=torch.float64)  # fmt: skip
     assert abs(float(x.mean()) - MEAN) < tolerance, float(x.mean())
     assert abs(float(x.std()) - STD) < tolerance, float(x.std())
 
@@ -159,8 +160,17 @@ def test_x0_and_eps_oracles_give_the_same_samples(method: str) -> None:
     # eps posterior mean, so the samplers must produce the same numbers from the same seed.
     diffusion = _gaussian_diffusion()
     runs = {
-        p: sample(Oracle(diffusion, p), diffusion, 500, 2, seed=3, method=method, steps=50,
-                  prediction=p, dtype=torch.float64)  # fmt: skip
+        p: sample(
+            Oracle(diffusion, p),
+            diffusion,
+            500,
+            2,
+            seed=3,
+            method=method,
+            steps=50,
+            prediction=p,
+            dtype=torch.float64,
+        )
         for p in ("eps", "x0")
     }
     torch.testing.assert_close(runs["eps"], runs["x0"], rtol=1e-9, atol=1e-9)
