@@ -8,6 +8,7 @@ fails, the temporary file is removed and a :class:`~qdm_qiskit.errors.QdmError` 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import secrets
@@ -127,3 +128,10 @@ def artifact_directory(root: str | Path, kind: str) -> Iterator[ArtifactDirector
     out = ArtifactDirectory(partial, partial.with_name(name))
     yield out
     partial.rename(out.final)
+
+
+def npz_bytes(**arrays: np.ndarray) -> bytes:
+    """A compressed ``.npz`` archive of ``arrays`` as bytes (for :func:`atomic_write_bytes`)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()

@@ -76,6 +76,10 @@ class Workspace:
     jobs_dir: Path = Path("jobs")
     results_dir: Path = Path("results")
 
+    def run_dir(self, run_id: str) -> Path:
+        """Where a run's plan (manifest, circuits, values) is kept."""
+        return Path(self.jobs_dir) / run_id
+
     @property
     def ledger_path(self) -> Path:
         """The SQLite ledger."""
@@ -165,7 +169,7 @@ def submit_plan(
     are queued inside one Batch. Either way, ``collect_run`` gathers them.
     """
     run_id = run_id or new_run_id()
-    run_dir = Path(workspace.jobs_dir) / run_id
+    run_dir = workspace.run_dir(run_id)
     results_dir = Path(workspace.results_dir)
     executor = open_executor(
         plan.target, plan.primitive, plan.simulated_qubits, run_dir, service=service
@@ -572,7 +576,7 @@ def planned_qpu_seconds(workspace: Workspace, run_ids: Sequence[str]) -> float |
     total = 0.0
     for run_id in run_ids:
         try:
-            manifest = json.loads((Path(workspace.jobs_dir) / run_id / "manifest.json").read_text())
+            manifest = json.loads((workspace.run_dir(run_id) / "manifest.json").read_text())
         except (OSError, ValueError):
             return None
         for job in manifest.get("jobs", []):

@@ -27,6 +27,7 @@ from qdm_qiskit.data import DataSplits
 from qdm_qiskit.diffusion import NoiseSchedule
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.models.angle import images_from_pixel_values, pixel_values
+from qdm_qiskit.models.config import _choice, _integer, _positive
 from qdm_qiskit.models.data import JetImageData
 from qdm_qiskit.results.metrics import ssim
 
@@ -65,19 +66,13 @@ class ClassicalConfig:
     def __post_init__(self) -> None:
         for name, low in (("steps", 2), ("ddim_steps", 0), ("hidden", 1), ("depth", 1),
                           ("epochs", 1), ("batch_size", 1), ("notebook_epochs", 0)):  # fmt: skip
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"classical.{name} must be an integer >= {low}, got {value!r}")
-        if self.schedule not in ("linear", "cosine"):
-            raise ConfigError(f"classical.schedule must be linear or cosine, got {self.schedule!r}")
-        for name in ("beta_start", "beta_end", "learning_rate"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not (math.isfinite(value) and 0 < value < (1 if name != "learning_rate" else 10))
-            ):
-                raise ConfigError(f"classical.{name} must be a number in (0, 1), got {value!r}")
+            _integer(f"classical.{name}", getattr(self, name), low)
+        _choice("classical.schedule", self.schedule, ("linear", "cosine"))
+        _positive("classical.learning_rate", self.learning_rate)
+        for name in ("beta_start", "beta_end"):
+            _positive(f"classical.{name}", getattr(self, name))
+            if getattr(self, name) >= 1:
+                raise ConfigError(f"classical.{name} must be below 1, got {getattr(self, name)}")
         if self.ddim_steps > self.steps:
             raise ConfigError(f"classical.ddim_steps must be at most steps = {self.steps}")
 
@@ -159,14 +154,23 @@ def train_reference(
 
 
 def _reset(network: torch.nn.Module, seed: int) -> None:
-    """Initial weights from ``seed`` alone (PyTorch's default initialisers, a local generator)."""
+    """Initial weights from ``seed`` alone, with PyTorch's default bounds.
+
+    Every layer's weight and bias are drawn uniformly in ``+-1/sqrt(fan_in)``, with ``fan_in``
+    the size of one output slice of the weight (inputs, or inputs times kernel), from a local
+    generator: no global random state is touched.
+    """
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for layer in network.modules():
-            if isinstance(layer, torch.nn.Linear):
-                bound = 1.0 / math.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=generator)
-                layer.bias.uniform_(-bound, bound, generator=generator)
+            weight = getattr(layer, "weight", None)
+            if not isinstance(weight, torch.nn.Parameter):
+                continue
+            bound = 1.0 / math.sqrt(max(weight[0].numel(), 1))
+            weight.uniform_(-bound, bound, generator=generator)
+            bias = getattr(layer, "bias", None)
+            if isinstance(bias, torch.nn.Parameter):
+                bias.uniform_(-bound, bound, generator=generator)
 
 
 def matched_network(dim: int, budget: int, config: ClassicalConfig) -> MLPDenoiser:
@@ -206,9 +210,8 @@ def seed_notebook_row(
         return torch.tensor(scale(particles[index]), dtype=torch.float32)[:, None]
 
     started = time.perf_counter()
-    torch_generator = torch.Generator().manual_seed(seed)
     network = SeedNotebookDenoiser()
-    _reset_all(network, torch_generator)
+    _reset(network, seed)
     train_denoiser(network, tensor(splits.train), sigma=sigma, epochs=epochs, seed=seed)
     clean = tensor(splits.test)
     noisy, output = denoise(network, clean, sigma=sigma, seed=seed + 1)
@@ -224,15 +227,6 @@ def seed_notebook_row(
     mse, similarity = scores(out_np)
     noisy_mse, noisy_similarity = scores(noisy_np)
     return SanityRow(mse, similarity, noisy_mse, noisy_similarity, len(clean_np), epochs, seconds)
-
-
-def _reset_all(network: torch.nn.Module, generator: torch.Generator) -> None:
-    """Seeded weights for every layer with parameters (PyTorch's default bounds)."""
-    with torch.no_grad():
-        for parameter in network.parameters():
-            fan_in = parameter[0].numel() if parameter.dim() > 1 else parameter.numel()
-            bound = 1.0 / math.sqrt(max(fan_in, 1))
-            parameter.uniform_(-bound, bound, generator=generator)
 
 
 def sanity_markdown(row: SanityRow) -> str:

@@ -30,6 +30,7 @@ from qdm_qiskit.results.comparison import (
     loss_curves_png,
     mean_images_png,
     observable_ratio_png,
+    summary_table,
 )
 from qdm_qiskit.results.evaluation import Evaluation, RealJets, SampleSet, evaluate
 from qdm_qiskit.results.report import sample_grid_png
@@ -125,12 +126,8 @@ def write_comparison(
     """Write ``metrics.csv``, ``summary.csv`` and the figures; return the Markdown section."""
     table = evaluation.table
     atomic_write_bytes(directory / "metrics.csv", table.to_csv(index=False).encode())
-    summary = table[table["subset"] == "all"].pivot_table(
-        index="set", columns="metric", values="value", sort=False
-    )
-    atomic_write_bytes(
-        directory / "summary.csv", summary.reset_index().to_csv(index=False).encode()
-    )
+    summary_csv = summary_table(evaluation).to_csv(index=False).encode()
+    atomic_write_bytes(directory / "summary.csv", summary_csv)
     sets = {r.name: r.images for r in records}
     figures = {
         "observables.png": observable_ratio_png(sets, real.reference),
@@ -145,18 +142,28 @@ def write_comparison(
 
 
 def standard_checks(records: Sequence[SetRecord]) -> dict[str, list[tuple[str, str]]]:
-    """The DDPM-vs-DDIM pairs and trained-vs-untrained pairs present among ``records``."""
-    names = {r.name for r in records}
-    by_model: dict[str, dict[str, str]] = {}
+    """The DDPM-vs-DDIM pairs and trained-vs-untrained pairs present among ``records``.
+
+    Sets are grouped by ``extra["model"]``; a model ``M`` is checked against ``M untrained``
+    through its reference set: the DDPM-sampled one (classical) or the engine one (quantum).
+    """
+    by_model: dict[str, list[SetRecord]] = {}
     for r in records:
-        if r.family == "ddpm":
-            by_model.setdefault(r.extra.get("model", ""), {})[r.extra.get("sampler", "")] = r.name
-    pairs = [(m["ddpm"], m["ddim"]) for m in by_model.values() if {"ddpm", "ddim"} <= set(m)]
-    untrained = []
-    for model, samplers in by_model.items():
-        base = by_model.get(f"{model} untrained", {}).get("ddpm")
-        if base in names and "ddpm" in samplers:
-            untrained.append((samplers["ddpm"], base))
+        by_model.setdefault(r.extra.get("model", r.name), []).append(r)
+
+    def reference(group: list[SetRecord]) -> str | None:
+        return next((r.name for r in group
+                     if r.extra.get("sampler", "ddpm") == "ddpm" and r.target in ("engine", "cpu")),
+                    None)  # fmt: skip
+
+    pairs, untrained = [], []
+    for model, group in by_model.items():
+        samplers = {r.extra.get("sampler"): r.name for r in group}
+        if "ddpm" in samplers and "ddim" in samplers:
+            pairs.append((samplers["ddpm"], samplers["ddim"]))
+        trained, base = reference(group), reference(by_model.get(f"{model} untrained", []))
+        if trained is not None and base is not None:
+            untrained.append((trained, base))
     return {"pairs": pairs, "untrained": untrained}
 
 

@@ -6,18 +6,18 @@ its artifacts and an ``info.json`` with the package versions, the config and the
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from qdm_qiskit._io import artifact_directory, atomic_write_bytes, atomic_write_json
+from qdm_qiskit._io import artifact_directory, atomic_write_bytes, atomic_write_json, npz_bytes
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.jobs.manager import Workspace, planned_qpu_seconds
 from qdm_qiskit.jobs.targets import device_backend, parse_target
@@ -39,6 +39,7 @@ from qdm_qiskit.models.state import StateDenoiser
 from qdm_qiskit.models.train import EpochCallback, TrainingResult, train_model
 from qdm_qiskit.options import options_to_dict
 from qdm_qiskit.provenance import package_versions
+from qdm_qiskit.results.comparison import summary_table
 from qdm_qiskit.results.sets import SetRecord, write_sets
 
 #: Target name that means "the torch engine, exact state vectors, no job manager".
@@ -216,7 +217,7 @@ def _write_samples(
     shots: int,
     mitigation: str,
 ) -> None:
-    atomic_write_bytes(directory / "samples.npz", _npz(images=samples.images))
+    atomic_write_bytes(directory / "samples.npz", npz_bytes(images=samples.images))
     atomic_write_json(
         directory / "info.json",
         _info(
@@ -234,12 +235,6 @@ def _write_samples(
     )
 
 
-def _npz(**arrays: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
-    return buffer.getvalue()
-
-
 def quantum_record(
     model: QuantumDiffusionModel,
     samples: Samples,
@@ -250,6 +245,7 @@ def quantum_record(
     training: TrainingResult | None = None,
     qpu_seconds_per_1000: float | None = None,
     seed: int = 0,
+    untrained: bool = False,
 ) -> SetRecord:
     """A quantum model's generated images as a comparison set.
 
@@ -278,7 +274,10 @@ def quantum_record(
         labels=labels,
         pairs=pairs,
         history=training.history if training is not None else None,
-        extra={"model": f"quantum {model.family}", "job_runs": list(samples.run_ids)},
+        extra={
+            "model": f"quantum {model.family}" + (" untrained" if untrained else ""),
+            "job_runs": list(samples.run_ids),
+        },
     )
 
 
@@ -366,14 +365,13 @@ def _run_into(
                      mitigation=mitigation, workspace=workspace, data=data)  # fmt: skip
     qpu = qpu_per_1000(noisy, workspace)
     quantum = f"quantum {family}"
+    record = partial(quantum_record, data=data, seed=seed + 1, qpu_seconds_per_1000=qpu)
     records = [
-        quantum_record(model, samples, key=key, name=name, data=data, seed=seed + 1,
-                       qpu_seconds_per_1000=qpu, training=trained)
-        for model, samples, key, name, trained in (
-            (model, exact, "quantum-engine", f"{quantum}, engine", training),
-            (model, noisy, "quantum-target", f"{quantum}, {target}", training),
-            (untrained, baseline, "quantum-untrained", f"{quantum} untrained, engine", None),
-        )
+        record(model, exact, key="quantum-engine", name=f"{quantum}, engine", training=training),
+        record(model, noisy, key="quantum-target", name=f"{quantum}, {target}",
+               training=training),
+        record(untrained, baseline, key="quantum-untrained", name=f"{quantum} untrained, engine",
+               untrained=True),
     ]  # fmt: skip
     stage("training the classical references (parameter-matched and usual-size DDPM)")
     prediction = config.model.prediction if family == "angle" else "eps"
@@ -385,7 +383,6 @@ def _run_into(
     real = real_jets(data)
     evaluation = evaluate_records(records, real, seed=seed, bootstrap=bootstrap)
     checks = standard_checks(records)
-    checks["untrained"].insert(0, (records[0].name, records[2].name))
     write_sets(directory, records, options_to_dict(config.data), seed=seed,
                versions=package_versions())  # fmt: skip
     body = write_comparison(directory, records, real, evaluation, **checks)
@@ -433,10 +430,4 @@ def _run_into(
             best_epoch=training.best_epoch,
         ),
     )
-    table = evaluation.table
-    summary = (
-        table[table["subset"] == "all"]
-        .pivot_table(index="set", columns="metric", values="value", sort=False)
-        .reset_index()
-    )
-    return RunReport(directory, table, summary, training)
+    return RunReport(directory, evaluation.table, summary_table(evaluation), training)

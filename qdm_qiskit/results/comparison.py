@@ -29,6 +29,15 @@ from qdm_qiskit.results.sets import SetRecord
 AGREEMENT_SIGMAS = 2.0
 
 
+def summary_table(evaluation: Evaluation) -> pd.DataFrame:
+    """All-jets values, one row per set and one column per metric (``summary.csv``)."""
+    table = evaluation.table
+    wide = table[table["subset"] == "all"].pivot_table(
+        index="set", columns="metric", values="value", sort=False
+    )
+    return wide.reset_index()
+
+
 def models_table(records: Sequence[SetRecord], evaluation: Evaluation) -> pd.DataFrame:
     """One row per set: parameters, times, QPU-seconds estimate, valid/total images."""
     table = evaluation.table
@@ -181,9 +190,8 @@ def comparison_markdown(
 
 def observable_ratio_png(sets: Mapping[str, np.ndarray], reference: np.ndarray) -> bytes:
     """Histogram of every varying observable, and below it each set's ratio to the reference."""
-    features = {name: jet_features(images[valid_images(images)])
-                for name, images in {"real (test)": reference, **sets}.items()
-                if valid_images(images).any()}  # fmt: skip
+    kept = _valid_sets({"real (test)": reference, **sets})
+    features = {name: jet_features(images) for name, images in kept.items()}
     real = features["real (test)"].observables
     shown = [k for k in range(len(OBSERVABLES)) if np.ptp(real[:, k]) > 1e-9]
     fig = Figure(figsize=(3.6 * len(shown), 4.6), layout="constrained")
@@ -209,6 +217,12 @@ def observable_ratio_png(sets: Mapping[str, np.ndarray], reference: np.ndarray) 
     return png_bytes(fig)
 
 
+def _valid_sets(sets: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each set's valid images (as the metrics see them); sets with none are left out."""
+    kept = {name: images[valid_images(images)] for name, images in sets.items()}
+    return {name: images for name, images in kept.items() if len(images)}
+
+
 def _density(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Histogram normalised to the whole sample (entries outside the range count too)."""
     counts, _ = np.histogram(values, edges)
@@ -221,8 +235,7 @@ def mean_images_png(sets: Mapping[str, np.ndarray], reference: np.ndarray,
     extent = (-radius, radius, -radius, radius)
     real_mean = reference.mean(axis=0)
     means = {"real (test)": real_mean}
-    means.update({name: images[valid_images(images)].mean(axis=0)
-                  for name, images in sets.items() if valid_images(images).any()})  # fmt: skip
+    means.update({name: images.mean(axis=0) for name, images in _valid_sets(sets).items()})
     fig = Figure(figsize=(2.2 * len(means), 4.4), layout="constrained")
     axes = fig.subplots(2, len(means), squeeze=False)
     top = [(name, image) for name, image in means.items()]

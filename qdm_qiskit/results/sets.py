@@ -14,7 +14,6 @@ Sets are joined to their metadata by key, never by position.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qdm_qiskit._io import atomic_write_bytes, atomic_write_json
+from qdm_qiskit._io import atomic_write_bytes, atomic_write_json, npz_bytes
 from qdm_qiskit.errors import ConfigError, DataError
 
 SETS_FILE = "sets.json"
@@ -114,9 +113,7 @@ def write_sets(
         if record.history is not None:
             csv = record.history.to_csv(index=False).encode()
             atomic_write_bytes(directory / f"history-{record.key}.csv", csv)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
-    atomic_write_bytes(directory / ARRAYS_FILE, buffer.getvalue())
+    atomic_write_bytes(directory / ARRAYS_FILE, npz_bytes(**arrays))
     atomic_write_json(
         directory / SETS_FILE,
         {"representation": representation, "sets": [r.metadata() for r in records], **info},

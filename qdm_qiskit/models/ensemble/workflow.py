@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from qdm_qiskit._io import atomic_write_bytes, atomic_write_json
+from qdm_qiskit._io import atomic_write_bytes, atomic_write_json, npz_bytes
 from qdm_qiskit.engine import probabilities
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.jobs.manager import Workspace
@@ -40,7 +40,7 @@ from qdm_qiskit.models.ensemble.train import (
     step_generator,
     train_ensemble,
 )
-from qdm_qiskit.models.pipeline import ENGINE, _info, _npz, artifact_directory, check_target
+from qdm_qiskit.models.pipeline import ENGINE, _info, artifact_directory, check_target
 from qdm_qiskit.models.sampling import JobExecutor
 from qdm_qiskit.results.figures import png_bytes
 from qdm_qiskit.results.report import markdown_table
@@ -271,7 +271,7 @@ def sample_ensemble_to_directory(
     samples = sample_ensemble(model, count=count, seed=seed, target=target, shots=shots,
                               mitigation=mitigation, workspace=workspace)  # fmt: skip
     with artifact_directory(results_dir, "sample") as out:
-        atomic_write_bytes(out.partial / "samples.npz", _npz(
+        atomic_write_bytes(out.partial / "samples.npz", npz_bytes(
             distributions=samples.distributions, engine=samples.engine_distributions))  # fmt: skip
         summary = samples.summary()
         atomic_write_bytes(out.partial / "summary.csv", summary.to_csv(index=False).encode())
