@@ -109,6 +109,7 @@ def reservoir_circuit(
     order: Literal[1, 2] = 1,
     boundary: Boundary = "open",
     backward_coupling: float = 0.0,
+    backward_steps: int | None = None,
 ) -> QuantumCircuit:
     """Forward evolution ``exp(-i H t_f)`` then backward ``exp(+i H_b tau_b)``, Trotterized.
 
@@ -121,7 +122,9 @@ def reservoir_circuit(
     (``order=2``) and expanded into that product of RXX, RYY and RZZ rotations, so every
     simulator and device runs the Trotterized evolution (compare with
     :func:`exact_reservoir_unitary` to measure the Trotter error). ``H_b`` is the
-    reservoir Hamiltonian with ``backward_coupling`` in place of ``coupling``. Parameters:
+    reservoir Hamiltonian with ``backward_coupling`` in place of ``coupling``;
+    ``backward_steps`` (default ``trotter_steps``) sets the backward product's own step count,
+    so that a fine forward evolution can be undone with a coarse digital step. Parameters:
     ``t_f`` and ``tau_b`` (inputs, bound per run); no weights.
 
     Example:
@@ -130,24 +133,30 @@ def reservoir_circuit(
         ['t_f', 'tau_b']
     """
     steps = check_count("trotter_steps", trotter_steps)
+    back_steps = steps if backward_steps is None else check_count("backward_steps", backward_steps)
     if order not in (1, 2):
         raise ConfigError(f"order must be 1 (Lie-Trotter) or 2 (Suzuki-Trotter), got {order!r}")
     chain = partial(reservoir_hamiltonian, num_inputs=num_inputs, num_ancillas=num_ancillas,
                     delta=delta, boundary=boundary)  # fmt: skip
     forward, backward = chain(coupling=coupling), chain(coupling=backward_coupling)
-    synthesis = LieTrotter(reps=steps) if order == 1 else SuzukiTrotter(order=2, reps=steps)
+
+    def synthesis(reps: int) -> LieTrotter:
+        return LieTrotter(reps=reps) if order == 1 else SuzukiTrotter(order=2, reps=reps)
+
     t_f, tau_b = Parameter("t_f"), Parameter("tau_b")
     inputs = QuantumRegister(num_inputs, "input")
     circuit = QuantumCircuit(inputs, name="xxz_reservoir")
     if num_ancillas:
         circuit.add_register(QuantumRegister(num_ancillas, "anc"))
-    circuit.append(PauliEvolutionGate(forward, time=t_f, synthesis=synthesis), circuit.qubits)
+    circuit.append(
+        PauliEvolutionGate(forward, time=t_f, synthesis=synthesis(steps)), circuit.qubits
+    )
     # Backward evolution: the adjoint of the forward-style Trotter product of H_b, i.e. the same
     # terms in reverse order with negated angles. Reversing the order makes the trivial case
     # (lambda = 0, tau_b = t_f) exact for any number of Trotter steps, as time reversal on a
     # digital device should; a same-order product would add the two Trotter errors instead.
     backward_block = QuantumCircuit(circuit.qubits)
-    backward_block.append(PauliEvolutionGate(backward, time=tau_b, synthesis=synthesis),
+    backward_block.append(PauliEvolutionGate(backward, time=tau_b, synthesis=synthesis(back_steps)),
                           backward_block.qubits)  # fmt: skip
     circuit.compose(_trotter_product(backward_block).inverse(), inplace=True)
     circuit = _trotter_product(circuit)
@@ -163,6 +172,7 @@ def reservoir_circuit(
             "order": order,
             "boundary": boundary,
             "backward_coupling": backward_coupling,
+            "backward_steps": back_steps,
         },
         roles={"t_f": INPUT, "tau_b": INPUT},
     )

@@ -17,6 +17,7 @@ from qdm_qiskit.cli.data import data
 from qdm_qiskit.cli.env import env
 from qdm_qiskit.cli.jobs import backends, cancel, collect, status, submit
 from qdm_qiskit.cli.models import compare, run, sample, train
+from qdm_qiskit.cli.reservoir import reservoir
 from qdm_qiskit.errors import QdmError
 
 EXIT_BAD_INPUT = 2
@@ -66,6 +67,9 @@ def cli(debug: bool) -> None:
       qdm backends                          # execution targets
       qdm submit experiment.toml --target fake:FakeManilaV2 --mitigation readout
       qdm status; qdm collect               # ledger table; fetch results
+      qdm reservoir                         # XXZ reservoir, the talk's setting
+      qdm sweep sweep.toml --workers 2      # a grid of runs on a Dask LocalCluster
+      qdm scaling                           # cost versus qubits, fitted growth rates
       qdm env                               # versions, for bug reports
     """
 
@@ -77,6 +81,7 @@ cli.add_command(collect)
 cli.add_command(compare)
 cli.add_command(data)
 cli.add_command(env)
+cli.add_command(reservoir)
 cli.add_command(run)
 cli.add_command(sample)
 cli.add_command(status)

@@ -72,7 +72,8 @@ class JobExecutor:
             return _expectation_rows(
                 results.expectations, name, [o for o, _ in observables], len(values)
             )
-        return _probability_rows(results.counts, name, circuit, len(values))
+        width = next(r.size for r in circuit.cregs if r.name == "meas")
+        return probability_rows(results.counts, name, width, len(values))
 
 
 def _expectation_rows(
@@ -88,13 +89,14 @@ def _expectation_rows(
     return table.to_numpy()
 
 
-def _probability_rows(
-    frame: pd.DataFrame | None, name: str, circuit: QuantumCircuit, rows: int
-) -> np.ndarray:
+def probability_rows(frame: pd.DataFrame | None, name: str, width: int, rows: int) -> np.ndarray:
+    """Outcome probabilities ``(rows, 2^width)`` of task ``name``'s ``meas`` register.
+
+    M3 quasi-probabilities are used when present (clipped at zero and renormalised).
+    """
     if frame is None:
         raise QdmError("the run returned no counts")
     mine = frame[(frame["circuit"] == name) & (frame["register"] == "meas")]
-    width = next(r.size for r in circuit.cregs if r.name == "meas")
     weight = "quasi_probability" if "quasi_probability" in mine.columns else "count"
     outcomes = np.zeros((rows, 2**width))
     index = np.array([int(b, 2) for b in mine["bitstring"]], dtype=np.int64)
