@@ -38,6 +38,7 @@ from qdm_qiskit.reservoir.evolve import (
     reservoir_measurement_circuit,
 )
 from qdm_qiskit.reservoir.inputs import InputStates, input_states
+from qdm_qiskit.results.metrics import wootters_rows
 from qdm_qiskit.results.report import markdown_table
 from qdm_qiskit.results.store import ResultStore
 
@@ -93,13 +94,6 @@ class ReservoirResult:
             "states": float(len(per_state)),
             "seconds": self.seconds,
         }
-
-
-def wootters_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Row-wise Wootters distances ``arccos sum sqrt(p q)`` of normalised distributions."""
-    p = p / p.sum(axis=1, keepdims=True)
-    q = q / q.sum(axis=1, keepdims=True)
-    return np.arccos(np.clip(np.sum(np.sqrt(p * q), axis=1), 0.0, 1.0))
 
 
 def reservoir_task(config: ReservoirRunConfig, inputs: InputStates) -> CircuitTask:

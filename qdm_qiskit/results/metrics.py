@@ -215,7 +215,20 @@ def wootters_distance(p: np.ndarray, q: np.ndarray) -> float:
     p, q = _distribution(p), _distribution(q)
     if p.shape != q.shape:
         raise ValueError(f"distributions differ in shape: {p.shape} and {q.shape}")
-    return float(np.arccos(np.clip(np.sum(np.sqrt(p * q)), 0.0, 1.0)))
+    return float(wootters_rows(p[None], q[None])[0])
+
+
+def wootters_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Row-wise Wootters distances of ``(K, d)`` non-negative weights (each row normalised).
+
+    Computed as ``2 arcsin(||sqrt p - sqrt q|| / 2)``, equal to ``arccos sum sqrt(p q)`` but
+    without its cancellation near zero: ``arccos`` of a coefficient rounded to ``1 - 1e-16``
+    would report ``1.4e-8`` for identical distributions.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    roots = np.sqrt(p / p.sum(axis=-1, keepdims=True)) - np.sqrt(q / q.sum(axis=-1, keepdims=True))
+    return 2.0 * np.arcsin(np.clip(np.linalg.norm(roots, axis=-1) / 2.0, 0.0, 1.0))
 
 
 def binned_wootters(a: np.ndarray, b: np.ndarray, *, bins: int = 20) -> float:
