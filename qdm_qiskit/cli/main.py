@@ -18,6 +18,7 @@ from qdm_qiskit.cli.env import env
 from qdm_qiskit.cli.jobs import backends, cancel, collect, status, submit
 from qdm_qiskit.cli.models import compare, run, sample, train
 from qdm_qiskit.cli.reservoir import reservoir
+from qdm_qiskit.cli.scaling import scaling
 from qdm_qiskit.cli.sweep import sweep
 from qdm_qiskit.errors import QdmError
 
@@ -85,6 +86,7 @@ cli.add_command(env)
 cli.add_command(reservoir)
 cli.add_command(run)
 cli.add_command(sample)
+cli.add_command(scaling)
 cli.add_command(status)
 cli.add_command(submit)
 cli.add_command(sweep)

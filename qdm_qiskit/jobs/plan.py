@@ -306,7 +306,7 @@ def plan_run(
         planned,
         extra_executions=len(calibration) * shots,
         shots=shots,
-        rep_delay=_rep_delay(device) if spec.kind != "aer" or spec.backend else None,
+        rep_delay=rep_delay_seconds(device) if spec.kind != "aer" or spec.backend else None,
     )
     return RunPlan(
         primitive=primitive,
@@ -462,6 +462,7 @@ def _pack_jobs(
     return tuple(jobs)
 
 
-def _rep_delay(device: BackendV2) -> float:
+def rep_delay_seconds(device: BackendV2) -> float:
+    """The device's default repetition delay between shots (250 us when it has none)."""
     value = getattr(device, "default_rep_delay", None)
     return float(value) if isinstance(value, (int, float)) and value > 0 else DEFAULT_REP_DELAY_S

@@ -23,7 +23,8 @@ def best_point(table: pd.DataFrame, metric: str, *, higher_is_better: bool = Fal
     values = pd.to_numeric(table[metric], errors="coerce")
     if not np.isfinite(values).any():
         raise ConfigError(f"no point has a finite {metric}")
-    return table.loc[values.idxmax() if higher_is_better else values.idxmin()]
+    best = values.idxmax() if higher_is_better else values.idxmin()
+    return table.loc[best]  # type: ignore[call-overload]
 
 
 def metric_grid(
@@ -31,7 +32,7 @@ def metric_grid(
 ) -> pd.DataFrame:
     """``metric`` over axes ``y`` (rows) x ``x`` (columns), best over any other axes."""
     reduce = "max" if higher_is_better else "min"
-    return table.pivot_table(index=y, columns=x, values=metric, aggfunc=reduce).sort_index()
+    return table.pivot_table(index=y, columns=x, values=metric, aggfunc=reduce).sort_index()  # type: ignore[arg-type]
 
 
 def heatmap_png(grid: pd.DataFrame, metric: str, *, title: str = "") -> bytes:
@@ -65,7 +66,7 @@ def lines_png(table: pd.DataFrame, x: str, metric: str, *, hue: str | None = Non
     for value, rows in groups:
         line = rows.groupby(x, sort=True)[metric].agg(reduce)
         ax.plot(line.index, line.to_numpy(), marker="o", markersize=3,
-                label=None if hue is None else f"{hue} = {value}")  # fmt: skip
+                label=None if hue is None else f"{hue} = {value!s}")  # fmt: skip
     values = pd.to_numeric(table[metric], errors="coerce")
     if (values > 0).all():
         ax.set_yscale("log")
