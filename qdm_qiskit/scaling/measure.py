@@ -139,10 +139,10 @@ def family_circuit(family: str, n: int, config: ScalingConfig, *, hardware: bool
         return denoising_circuit(
             num_data_qubits=n,
             layers=config.layers,
-            encoding=encoding,
+            encoding=encoding,  # type: ignore[arg-type]
             conditioning="time_embedding",
-            entanglement=config.entanglement,
-        )  # type: ignore[arg-type]
+            entanglement=config.entanglement,  # type: ignore[arg-type]
+        )
     return reservoir_circuit(num_inputs=n, num_ancillas=config.ancillas, trotter_steps=1)
 
 
