@@ -207,7 +207,7 @@ def _executor(
             yield client
         return
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)  # fmt: skip
+                           dashboard_address=":0")  # fmt: skip
     with cluster, Client(cluster) as client:
         yield client
 

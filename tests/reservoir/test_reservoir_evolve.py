@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from functools import reduce
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -237,10 +238,10 @@ def test_trotter_converges_to_exact():
     steps = [4, 8, 16, 32]
     first = trotter_errors(1, steps)
     second = trotter_errors(2, steps)
-    assert all(b < a for a, b in zip(first, first[1:])), first
-    assert all(b < a for a, b in zip(second, second[1:])), second
+    assert all(b < a for a, b in pairwise(first)), first
+    assert all(b < a for a, b in pairwise(second)), second
     # order 2 beats order 1 at the same number of steps
-    assert all(s < f for f, s in zip(first, second)), (first, second)
+    assert all(s < f for f, s in zip(first, second, strict=True)), (first, second)
     # error ~ 1/steps (order 1), ~ 1/steps^2 (order 2): 8x more steps, >= 4x and >= 20x smaller
     assert first[-1] < first[0] / 4
     assert second[-1] < second[0] / 20

@@ -73,7 +73,7 @@ def test_states_are_normalised_with_the_right_shape(drawn):
 
 def test_encoding_circuit_prepares_the_states(drawn):
     _, inputs = drawn
-    for state, values in zip(inputs.states, inputs.values):
+    for state, values in zip(inputs.states, inputs.values, strict=True):
         prepared = Statevector(inputs.circuit.assign_parameters(values)).data
         assert phase_free_distance(prepared, state) < 1e-10
 
@@ -117,9 +117,9 @@ def test_histogram_states_square_to_the_observable_histograms(
     inputs = input_states(config)
     table = sample_observables if code is None else sample_observables[sample.y == code]
     assert inputs.states.shape == (len(names), 8)
-    for row, name in zip(inputs.states, names):
+    for row, name in zip(inputs.states, names, strict=True):
         expected = own_histogram(table[name].to_numpy(dtype=float), 8)
-        np.testing.assert_allclose(np.abs(row) ** 2, expected, atol=1e-12)
+        np.testing.assert_allclose(np.abs(row) ** 2, expected, rtol=0, atol=1e-12)
         # real non-negative amplitudes: the square roots of the bin frequencies
         np.testing.assert_allclose(row.imag, 0.0, atol=1e-15)
         assert row.real.min() >= 0.0
@@ -132,7 +132,7 @@ def test_histogram_default_is_four_observables_whatever_count(sample_observables
     assert inputs.states.shape == (4, 4)
     first = InputsConfig(source="histogram").observable_names[0]
     expected = own_histogram(sample_observables[first].to_numpy(dtype=float), 4)
-    np.testing.assert_allclose(inputs.distributions[0], expected, atol=1e-12)
+    np.testing.assert_allclose(inputs.distributions[0], expected, rtol=0, atol=1e-12)
 
 
 # --- textbook distributions -----------------------------------------------------------------
@@ -250,7 +250,7 @@ def test_amplitude_encoded_images_square_to_jet_images(sample, num_qubits):
     # |amplitude|^2 is a jet image (pixel intensities summing to 1)
     overlaps = np.sqrt(inputs.distributions) @ np.sqrt(images).T
     best = np.argmax(overlaps, axis=1)
-    np.testing.assert_allclose(inputs.distributions, images[best], atol=1e-10)
+    np.testing.assert_allclose(inputs.distributions, images[best], rtol=0, atol=1e-10)
 
 
 def test_latent_features():
