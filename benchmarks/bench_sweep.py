@@ -12,6 +12,7 @@ Usage: python benchmarks/bench_sweep.py [--workers 2] [--points 16]
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ METRICS = ["wootters", "wootters_max", "wootters_ensemble", "fidelity", "fidelit
 
 def grid(points: int) -> dict:
     """A sweep of about ``points`` points over tau_b x lambda."""
-    side = max(2, int(round(np.sqrt(points))))
+    side = max(2, math.isqrt(points))
     return {
         "sweep": {
             "kind": "reservoir",
