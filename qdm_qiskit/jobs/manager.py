@@ -307,16 +307,18 @@ def run_tasks(
     primitive: str = "sampler",
     workspace: Workspace = Workspace(),
     name: str = "tasks",
+    config: dict[str, Any] | None = None,
     **options: Any,
 ) -> RunResults:
     """Plan, submit and collect in one call, for local targets; returns the results.
 
-    ``options`` are those of :func:`plan_tasks` (mitigation, shots, precision, seed, ...).
+    ``config`` is recorded with the run (as by :func:`submit_plan`); ``options`` are those of
+    :func:`plan_tasks` (mitigation, shots, precision, seed, ...).
     """
     if parse_target(target).kind == "ibm":
         raise QdmError("run_tasks waits for results; for ibm: targets submit and collect later")
     plan = plan_tasks(tasks, target=target, primitive=primitive, **options)
-    run_id = submit_plan(plan, workspace=workspace, name=name)
+    run_id = submit_plan(plan, workspace=workspace, name=name, config=config)
     report = collect_run(run_id, workspace=workspace)
     with workspace.ledger() as ledger:
         problems = [

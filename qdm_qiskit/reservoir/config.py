@@ -151,9 +151,10 @@ class ReservoirConfig:
         coupling: ``lambda``, the strength of the bond between the last input and first ancilla.
         t_f: forward evolution time under ``H``.
         tau_b: backward evolution time.
-        backward: the Hamiltonian of the backward step. ``inputs``: ``H0`` on the inputs only
-            (the ancillas are left alone; the talk's reading, under which ``lambda = 0`` and
-            ``tau_b = t_f`` give back the input). ``full``: the coupled ``H``, the exact time
+        backward: the Hamiltonian of the backward step. ``inputs``: ``H0`` on the inputs, no
+            coupling (the ancilla chain evolves under its own ``H0``, which leaves the input
+            register's state unchanged, so this is "the ancillas left alone"; the talk's
+            reading, under which ``lambda = 0`` and ``tau_b = t_f`` give back the input). ``full``: the coupled ``H``, the exact time
             reversal of the forward step when ``tau_b = t_f``, for any ``lambda``.
         reading: what ``tau_b`` means. ``duration`` (default, the literal reading): the backward
             step evolves for time ``tau_b``. ``time_step``: the backward step runs for the whole
@@ -220,6 +221,10 @@ class EngineConfig:
         shots: shots per input state on a target.
         mitigation: mitigation preset on a target.
         seed: simulator seed on a target.
+        optimization_level: preset pass manager level on a target. Default 1: the Trotter
+            circuits are already native rotations, and level 2 does not give the same ISA
+            circuit twice for some targets in Qiskit 2.6 even with a fixed seed, which would
+            break the same-seed, same-result rule.
     """
 
     name: str = "exact"
@@ -228,6 +233,7 @@ class EngineConfig:
     shots: int = 4000
     mitigation: str = "none"
     seed: int = 0
+    optimization_level: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -243,6 +249,7 @@ class EngineConfig:
         _integer("engine.shots", self.shots, 1, 10_000_000)
         _choice("engine.mitigation", self.mitigation, tuple(PRESETS))
         _integer("engine.seed", self.seed, 0, 2**32 - 1)
+        _integer("engine.optimization_level", self.optimization_level, 0, 3)
 
     @property
     def is_target(self) -> bool:

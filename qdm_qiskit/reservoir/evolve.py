@@ -137,7 +137,8 @@ def _run_circuit(
     """Run the reservoir circuit on row states with the torch engine (complex128, CPU)."""
     compiled = CompiledCircuit(circuit, dtype=torch.complex128, device="cpu")
     times = {"t_f": t_f, "tau_b": tau_b}
-    values = torch.tensor([[times[name] for name in compiled.input_names]] * len(states))
+    rows = [[times[name] for name in compiled.input_names]] * len(states)
+    values = torch.tensor(rows, dtype=torch.float64)
     with torch.no_grad():
         weights = torch.zeros(compiled.num_weights, dtype=torch.float64)
         return compiled(weights, values, torch.from_numpy(states)).numpy()

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from qdm_qiskit._io import artifact_directory, atomic_write_bytes, atomic_write_json
+from qdm_qiskit.circuits.transpile import TranspileOptions
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.jobs.experiment import CircuitTask
 from qdm_qiskit.jobs.manager import Workspace, plan_tasks, run_tasks, submit_plan
@@ -131,6 +132,7 @@ def run_reservoir(
             target=engine.name,
             workspace=workspace,
             name=TASK,
+            config=config.to_dict(),
             **_job_options(config),
         )
         run_ids = (results.run_id,)
@@ -144,7 +146,9 @@ def run_reservoir(
 
 def _job_options(config: ReservoirRunConfig) -> dict[str, Any]:
     engine = config.engine
-    return {"shots": engine.shots, "mitigation": engine.mitigation, "seed": engine.seed}
+    return {"shots": engine.shots, "mitigation": engine.mitigation, "seed": engine.seed,
+            "transpile": TranspileOptions(optimization_level=engine.optimization_level,
+                                          seed_transpiler=engine.seed)}  # fmt: skip
 
 
 def _measured(results: Any, inputs: InputStates) -> np.ndarray:
@@ -159,7 +163,7 @@ def submit_reservoir(config: ReservoirRunConfig, *, workspace: Workspace | None 
     workspace = workspace or Workspace()
     plan = plan_tasks([reservoir_task(config, input_states(config.inputs))],
                       target=config.engine.name, **_job_options(config))  # fmt: skip
-    return submit_plan(plan, workspace=workspace, name=TASK)
+    return submit_plan(plan, workspace=workspace, name=TASK, config=config.to_dict())
 
 
 def combine_reservoir(
@@ -167,20 +171,27 @@ def combine_reservoir(
 ) -> ReservoirResult:
     """Score a collected run of :func:`submit_reservoir` (the config must be the same)."""
     workspace = workspace or Workspace()
-    inputs = input_states(config.inputs)
     results = ResultStore(workspace.results_dir).load(run_id)
+    _check_same_config(run_id, results.info.get("config"), config.to_dict())
     if results.counts is None:
         raise ConfigError(f"run {run_id} has no counts: not a reservoir run")
-    bindings = results.counts[results.counts["circuit"] == TASK]["binding"]
-    if bindings.empty or int(bindings.max()) + 1 != len(inputs.values):
-        raise ConfigError(
-            f"run {run_id} does not match this config: it has "
-            f"{0 if bindings.empty else int(bindings.max()) + 1} {TASK!r} bindings, the config "
-            f"{len(inputs.values)} input states"
-        )
+    inputs = input_states(config.inputs)
     outputs = _measured(results, inputs)
     return ReservoirResult(config, inputs.description, inputs.distributions, outputs, None,
                            0.0, (run_id,))  # fmt: skip
+
+
+def _check_same_config(run_id: str, recorded: Any, config: dict[str, Any]) -> None:
+    """Refuse to score a run with another config than the one it ran (names the first field)."""
+    if not isinstance(recorded, dict) or set(recorded) != set(config):
+        raise ConfigError(f"run {run_id} is not a reservoir run (it records no reservoir config)")
+    for section, fields in config.items():
+        for name, value in fields.items():
+            if recorded[section].get(name) != value:
+                raise ConfigError(
+                    f"run {run_id} ran with {section}.{name} = "
+                    f"{recorded[section].get(name)!r}, this config has {value!r}"
+                )
 
 
 def write_reservoir(result: ReservoirResult, root: str | Path) -> Path:
@@ -196,7 +207,8 @@ def write_reservoir(result: ReservoirResult, root: str | Path) -> Path:
         atomic_write_json(directory / "info.json", {
             "kind": "reservoir", "config": result.config.to_dict(),
             "seed": result.config.inputs.seed, "inputs": result.description,
-            "metrics": metrics, "run_ids": list(result.run_ids),
+            "metrics": {k: None if np.isnan(v) else v for k, v in metrics.items()},
+            "run_ids": list(result.run_ids),
             "versions": package_versions(),
         })  # fmt: skip
         per_state = result.per_state
