@@ -154,8 +154,9 @@ class ReservoirConfig:
         backward: the Hamiltonian of the backward step. ``inputs``: ``H0`` on the inputs, no
             coupling (the ancilla chain evolves under its own ``H0``, which leaves the input
             register's state unchanged, so this is "the ancillas left alone"; the talk's
-            reading, under which ``lambda = 0`` and ``tau_b = t_f`` give back the input). ``full``: the coupled ``H``, the exact time
-            reversal of the forward step when ``tau_b = t_f``, for any ``lambda``.
+            reading, under which ``lambda = 0`` and ``tau_b = t_f`` give back the input).
+            ``full``: the coupled ``H``, the exact time reversal of the forward step when
+            ``tau_b = t_f``, for any ``lambda``.
         reading: what ``tau_b`` means. ``duration`` (default, the literal reading): the backward
             step evolves for time ``tau_b``. ``time_step``: the backward step runs for the whole
             ``t_f`` as a digital Trotter product with step ``tau_b`` (``round(t_f / tau_b)``

@@ -151,7 +151,9 @@ def test_a_killed_sweep_resumes_with_only_the_missing_points(tmp_path: Path) -> 
     assert outcome.ran == [i for i in order if i not in done]
     assert outcome.skipped == [i for i in order if i in done]
     assert list(outcome.table["point_id"]) == order
-    assert list(outcome.table["reservoir.tau_b"]) == [p.params["reservoir.tau_b"] for p in sweep.points]
+    assert list(outcome.table["reservoir.tau_b"]) == [
+        p.params["reservoir.tau_b"] for p in sweep.points
+    ]
     assert outcome.table[METRICS].notna().all().all()
     # the points finished before the kill are untouched, their values in the table as they were
     for point_id, text in done.items():
@@ -197,8 +199,7 @@ BAD_SWEEPS = {
         ["sweep point 2", "reservoir.tau_b=-3.0", "reservoir.tau_b must be"],
     ),
     "invalid-qdm-point": (
-        '[sweep]\nkind = "qdm"\n[sweep.axes]\n"model.num_qubits" = [2, 3]\n'
-        "[base.data]\nnpix = 2\n",
+        '[sweep]\nkind = "qdm"\n[sweep.axes]\n"model.num_qubits" = [2, 3]\n[base.data]\nnpix = 2\n',
         ["sweep point 1", "model.num_qubits=3"],
     ),
     "base-twice": (

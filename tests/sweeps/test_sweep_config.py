@@ -277,8 +277,10 @@ def test_inline_base_and_base_config_together_are_an_error(tmp_path: Path) -> No
 
 def test_missing_base_config_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
-    path.write_text('[sweep]\nbase_config = "nope.toml"\n[sweep.axes]\n"reservoir.coupling" = [0]\n')
-    with pytest.raises(ConfigError, match="nope.toml"):
+    path.write_text(
+        '[sweep]\nbase_config = "nope.toml"\n[sweep.axes]\n"reservoir.coupling" = [0]\n'
+    )
+    with pytest.raises(ConfigError, match=r"nope\.toml"):
         load_sweep(path)
 
 
@@ -360,9 +362,7 @@ def test_list_mode_points_setting_different_fields() -> None:
 
 
 def test_an_invalid_value_names_its_point() -> None:
-    message = _error(
-        tiny_sweep({"reservoir.tau_b": [0.1, -1.0], "reservoir.coupling": [0.0, 0.7]})
-    )
+    message = _error(tiny_sweep({"reservoir.tau_b": [0.1, -1.0], "reservoir.coupling": [0.0, 0.7]}))
     # point 2 is the first with tau_b = -1.0 (the last axis varies fastest)
     assert "sweep point 2" in message
     assert "reservoir.tau_b=-1.0" in message
@@ -406,11 +406,21 @@ def test_bad_kind_name_metric_and_plots() -> None:
     assert "sweep.plots" in message
 
 
+def test_a_misspelt_metric_fails_up_front() -> None:
+    """Bad input fails before anything runs: not after the whole sweep, at the report."""
+    message = _error(tiny_sweep({"reservoir.tau_b": [0.1]}, metric="wooters"))
+    assert "'wooters'" in message
+    assert "wootters" in message.replace("'wooters'", "")
+
+
 def test_explicit_plots() -> None:
     sweep = sweep_from_dict(
         tiny_sweep(
             {"reservoir.tau_b": [0.1], "reservoir.coupling": [0.0], "reservoir.delta": [1.0]},
-            plots=[["reservoir.coupling", "reservoir.delta"], ["reservoir.tau_b", "reservoir.delta"]],
+            plots=[
+                ["reservoir.coupling", "reservoir.delta"],
+                ["reservoir.tau_b", "reservoir.delta"],
+            ],
         )
     )
     assert sweep.plots == (

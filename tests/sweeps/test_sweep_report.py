@@ -165,7 +165,10 @@ def test_report_with_explicit_plots_and_one_axis(tmp_path: Path) -> None:
         tiny_sweep(
             {"reservoir.tau_b": TAU, "reservoir.coupling": COUPLING, "reservoir.delta": DELTA},
             name="hand",
-            plots=[["reservoir.coupling", "reservoir.delta"], ["reservoir.tau_b", "reservoir.delta"]],
+            plots=[
+                ["reservoir.coupling", "reservoir.delta"],
+                ["reservoir.tau_b", "reservoir.delta"],
+            ],
         )
     )
     text = write_sweep_report(sweep, hand_table(), tmp_path / "a").read_text()
