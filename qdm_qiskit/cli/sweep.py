@@ -9,7 +9,7 @@ import click
 
 from qdm_qiskit.cli.jobs import workspace_options
 from qdm_qiskit.jobs.manager import Workspace
-from qdm_qiskit.sweeps import load_sweep, run_sweep, write_sweep_report
+from qdm_qiskit.sweeps import load_sweep, run_sweep, with_report_options, write_sweep_report
 
 
 @click.command()
@@ -20,12 +20,18 @@ from qdm_qiskit.sweeps import load_sweep, run_sweep, write_sweep_report
               help="Run on the Dask scheduler at ADDRESS (tcp://host:8786).")  # fmt: skip
 @click.option("--connect-timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for --scheduler.")  # fmt: skip
+@click.option("--metric", default=None,
+              help="Rank and plot this metric instead of sweep.metric.")  # fmt: skip
+@click.option("--plot", "plots", multiple=True, metavar="X,Y",
+              help="Heatmap over axes X and Y (repeatable; default sweep.plots).")  # fmt: skip
 @workspace_options
 def sweep(
     sweep_file: Path,
     workers: int | None,
     scheduler: str | None,
     connect_timeout: float,
+    metric: str | None,
+    plots: tuple[str, ...],
     jobs_dir: Path,
     results_dir: Path,
 ) -> None:
@@ -34,14 +40,17 @@ def sweep(
     Each point is an ordinary run in the results store (and the ledger, on a target). Points
     already finished are skipped, so an interrupted sweep resumes where it stopped. Writes
     results/sweep-<name>/ with table.csv, report.md (the best point), heatmaps and line plots.
+    Re-running a finished sweep with --metric or --plot only redraws the report.
 
     \b
     Examples:
       qdm sweep examples/sweep_reservoir.toml
       qdm sweep examples/sweep_reservoir.toml --workers 2
       qdm sweep examples/sweep_reservoir.toml --scheduler tcp://10.0.0.5:8786
+      qdm sweep sweep.toml --metric fidelity --plot reservoir.tau_b,reservoir.coupling
     """
-    spec = load_sweep(sweep_file)
+    spec = with_report_options(load_sweep(sweep_file), metric=metric,
+                               plots=[p.split(",") for p in plots] if plots else None)  # fmt: skip
     total = len(spec.points)
     bar: dict[str, Any] = {}
 

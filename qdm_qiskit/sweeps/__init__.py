@@ -8,7 +8,13 @@ Example:
     (4, 'wootters')
 """
 
-from qdm_qiskit.sweeps.config import SweepConfig, SweepPoint, load_sweep, sweep_from_dict
+from qdm_qiskit.sweeps.config import (
+    SweepConfig,
+    SweepPoint,
+    load_sweep,
+    sweep_from_dict,
+    with_report_options,
+)
 from qdm_qiskit.sweeps.report import best_point, metric_grid, write_sweep_report
 from qdm_qiskit.sweeps.runner import SweepOutcome, run_point, run_sweep, sweep_directory
 
@@ -23,5 +29,6 @@ __all__ = [
     "run_sweep",
     "sweep_directory",
     "sweep_from_dict",
+    "with_report_options",
     "write_sweep_report",
 ]

@@ -43,15 +43,24 @@ class SweepKind:
         name: ``reservoir`` or ``qdm``.
         sections: config section name -> option dataclass (for axis validation).
         from_dict: validates a mapping of sections into a config object.
-        metric: the default metric.
+        metrics: what a point reports; the first is the default metric.
         higher_is_better: metrics to maximise (every other metric is minimised).
     """
 
     name: str
     sections: Mapping[str, type]
     from_dict: Callable[..., Any]
-    metric: str
+    metrics: tuple[str, ...]
     higher_is_better: frozenset[str] = frozenset()
+
+    def check_metric(self, metric: object, context: str) -> str:
+        """``metric`` if this kind reports it, else one clear error."""
+        if metric not in self.metrics:
+            raise ConfigError(
+                f"{context}: a {self.name} sweep reports {', '.join(self.metrics)}; got metric "
+                f"{metric!r}{did_you_mean(str(metric), self.metrics)}"
+            )
+        return str(metric)
 
 
 def sweep_kinds() -> dict[str, SweepKind]:
@@ -65,10 +74,13 @@ def sweep_kinds() -> dict[str, SweepKind]:
     from qdm_qiskit.reservoir.config import SECTIONS, reservoir_config_from_dict
 
     return {
-        "reservoir": SweepKind("reservoir", SECTIONS, reservoir_config_from_dict, "wootters",
+        "reservoir": SweepKind("reservoir", SECTIONS, reservoir_config_from_dict,
+                               ("wootters", "wootters_max", "wootters_ensemble", "fidelity",
+                                "fidelity_min", "seconds"),
                                frozenset({"fidelity", "fidelity_min"})),
         "qdm": SweepKind("qdm", {"data": DataConfig, "model": ModelConfig, "train": TrainConfig},
-                         run_config_from_dict, "validation_loss"),
+                         run_config_from_dict,
+                         ("validation_loss", "train_loss", "quantum_parameters", "seconds")),
     }  # fmt: skip
 
 
@@ -165,11 +177,20 @@ def sweep_from_dict(
     name = str(sweep.get("name", default_name))
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"{context}: sweep.name {name!r} cannot name a directory")
-    metric = sweep.get("metric", kind.metric)
-    if not isinstance(metric, str):
-        raise ConfigError(f"{context}: sweep.metric must be a string, got {metric!r}")
+    metric = kind.check_metric(sweep.get("metric", kind.metrics[0]), context)
     plots = _plots(sweep.get("plots"), axes, context)
     return SweepConfig(kind, name, metric, axes, points, plots, copy.deepcopy(data))
+
+
+def with_report_options(
+    sweep: SweepConfig, *, metric: str | None = None, plots: list[list[str]] | None = None
+) -> SweepConfig:
+    """The same sweep, ranked and plotted by another metric or over other pairs of axes."""
+    if metric is not None:
+        sweep = dataclasses.replace(sweep, metric=sweep.kind.check_metric(metric, "--metric"))
+    if plots is not None:
+        sweep = dataclasses.replace(sweep, plots=_plots(plots, sweep.axes, "--plot"))
+    return sweep
 
 
 def _plots(plots: Any, axes: tuple[str, ...], context: str) -> tuple[tuple[str, str], ...]:
