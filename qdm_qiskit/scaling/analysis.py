@@ -24,12 +24,11 @@ from qdm_qiskit.scaling.measure import (
     MAX_AMPLITUDE_QUBITS,
     Measurements,
     ScalingConfig,
-    largest_simulable_qubits,
-    machine_memory,
     measure_classical,
     measure_device,
     measure_shots,
     measure_simulation,
+    simulation_limit,
 )
 
 #: Points per series used by the fit: the largest n.
@@ -53,10 +52,14 @@ def expected_growth(family: str, quantity: str) -> tuple[Model, float] | None:
     may be packed into constant depth. The state family prepares ``2^n`` amplitudes
     (``2^n - 2`` CNOTs), so its device costs grow like ``2^n``. Shots for a fixed precision of a
     ``2^n``-outcome distribution, state memory and statevector time grow like ``2^n``; so does
-    the QPU time of a sampling run. The DDPM on ``2^n`` amplitudes grows like ``2^n``, on ``n``
-    angles like ``n`` (only once ``n`` outweighs the hidden width; not at these sizes).
+    the QPU time of a sampling run (``4^n`` for the state family, whose circuits are ``2^n``
+    long too, once their duration outweighs the repetition delay). The DDPM on ``2^n``
+    amplitudes grows like ``2^n``, on ``n`` angles like ``n`` (only once ``n`` outweighs the
+    hidden width; not at these sizes).
     """
     exponential = ("exponential", 2.0)
+    if quantity == "qpu_seconds" and family == "state":
+        return ("exponential", 4.0)  # 2^n shots of a 2^n-long circuit
     if quantity in ("shots", "state_bytes", "sim_seconds", "train_step_seconds", "qpu_seconds"):
         return exponential  # type: ignore[return-value]
     if quantity in ("depth", "duration_s") and family == "angle":
@@ -68,6 +71,10 @@ def expected_growth(family: str, quantity: str) -> tuple[Model, float] | None:
     if quantity in ("ddpm_flops", "ddpm_seconds", "ddpm_parameters") and family != "angle":
         return exponential  # type: ignore[return-value]
     return None
+
+
+FIT_COLUMNS = ["family", "target", "quantity", "model", "fitted_rate", "law", "r2", "n_range",
+               "expected_rate", "expected_law"]  # fmt: skip
 
 
 def fit_table(measurements: pd.DataFrame, *, tail: int = TAIL) -> pd.DataFrame:
@@ -90,7 +97,7 @@ def fit_table(measurements: pd.DataFrame, *, tail: int = TAIL) -> pd.DataFrame:
             "expected_law": "-" if expected is None else (
                 f"{expected[1]:g}^n" if model == "exponential" else f"n^{expected[1]:g}"),
         })  # fmt: skip
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=FIT_COLUMNS)
 
 
 def run_scaling(config: ScalingConfig) -> tuple[pd.DataFrame, pd.DataFrame, list[str], float]:
@@ -101,7 +108,7 @@ def run_scaling(config: ScalingConfig) -> tuple[pd.DataFrame, pd.DataFrame, list
     measure_device(config, out)
     measure_simulation(config, out)
     measure_classical(config, out)
-    limit = largest_simulable_qubits(machine_memory() // 2, 1)
+    limit = simulation_limit(1)
     out.notes.append(f"largest statevector (one sample, complex64) that fits half of this "
                      f"machine's memory: {limit} qubits")  # fmt: skip
     measurements = out.frame()
@@ -140,6 +147,8 @@ def write_scaling(
         atomic_write_bytes(directory / "fits.csv", fits.to_csv(index=False).encode())
         figures = []
         for quantity in sorted(measurements["quantity"].unique()):
+            if not (measurements.loc[measurements["quantity"] == quantity, "value"] > 0).any():
+                continue
             name = f"{quantity}.png"
             atomic_write_bytes(directory / name, series_png(measurements, quantity))
             figures.append(f"![{quantity}]({name})")

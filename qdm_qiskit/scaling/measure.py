@@ -157,11 +157,34 @@ def reverse_steps(family: str, config: ScalingConfig) -> int:
 
 
 def largest_simulable_qubits(memory_bytes: int, batch: int, *, overhead: float = 8.0) -> int:
-    """The largest ``n`` whose batch of states (with ``overhead`` copies) fits the memory."""
-    n = 1
+    """The largest ``n`` whose batch of states (with ``overhead`` copies) fits the memory.
+
+    Zero when not even one qubit fits.
+    """
+    n = 0
     while (2 ** (n + 1)) * AMPLITUDE_BYTES * batch * overhead <= memory_bytes:
         n += 1
     return n
+
+
+def simulation_limit(batch: int) -> int:
+    """Largest register simulated at ``batch``: what fits half the memory (64 when unknown)."""
+    memory = machine_memory()
+    return largest_simulable_qubits(memory // 2, batch) if memory else 64
+
+
+def simulated_widths(family: str, config: ScalingConfig, out: Measurements) -> list[int]:
+    """The ``sim_qubits`` of a family that fit this machine (notes say which did not)."""
+    limit = simulation_limit(config.batch)
+    widths = []
+    for n in config.sim_qubits:
+        total = n + (config.ancillas if family == "reservoir" else 0)
+        if total > limit:
+            out.notes.append(f"{family}: n = {n} skipped, {total} qubits do not fit half of "
+                             f"this machine's memory at batch {config.batch}")  # fmt: skip
+        else:
+            widths.append(n)
+    return widths
 
 
 def machine_memory() -> int:
@@ -197,7 +220,7 @@ def measure_device(config: ScalingConfig, out: Measurements) -> None:
                 shots = shots_for_precision(n, config.precision)
                 out.add(family, n, target_name, "qpu_seconds",
                         executions * shots * (duration + delay))  # fmt: skip
-    if "state" in config.families and max(config.device_qubits) > MAX_AMPLITUDE_QUBITS:
+    if "state" in config.families and max(config.device_qubits, default=0) > MAX_AMPLITUDE_QUBITS:
         out.notes.append(f"state family transpiled up to n = {MAX_AMPLITUDE_QUBITS} only: "
                          "its amplitude encoding has 2^n - 2 CNOTs")  # fmt: skip
 
@@ -214,15 +237,10 @@ def _median_seconds(call: Callable[[], object], repeats: int) -> float:
 
 def measure_simulation(config: ScalingConfig, out: Measurements) -> None:
     """Engine time and memory per sample and training-step time, up to what fits."""
-    limit = largest_simulable_qubits(machine_memory() // 2, config.batch)
     generator = torch.Generator().manual_seed(config.seed)
     for family in config.families:
-        for n in config.sim_qubits:
+        for n in simulated_widths(family, config, out):
             total = n + (config.ancillas if family == "reservoir" else 0)
-            if total > limit:
-                out.notes.append(f"{family}: n = {n} skipped, {total} qubits do not fit half of "
-                                 f"this machine's memory at batch {config.batch}")  # fmt: skip
-                continue
             engine = CompiledCircuit(family_circuit(family, n, config, hardware=False),
                                      device="cpu")  # fmt: skip
             forward, train = _engine_seconds(engine, config, total, generator)
@@ -271,7 +289,7 @@ def measure_classical(config: ScalingConfig, out: Measurements) -> None:
     """The usual DDPM (hidden 128, depth 3) on the same data: FLOPs and time per sample."""
     seen: dict[int, tuple[float, int, int]] = {}
     for family in config.families:
-        for n in sorted(set(config.sim_qubits)):
+        for n in simulated_widths(family, config, Measurements()):  # noted by the simulation
             dim = data_dimension(family, n)
             if dim not in seen:
                 seen[dim] = _ddpm_costs(dim, config)
