@@ -174,6 +174,12 @@ def sweep_from_dict(
         _check_axis(kind, axis, context)
     points = tuple(_point(kind, base, i, dict(zip(axes, values, strict=True)), context)
                    for i, values in enumerate(combos))  # fmt: skip
+    first: dict[str, int] = {}
+    for point in points:
+        if point.point_id in first:
+            raise ConfigError(f"{context}: sweep points {first[point.point_id]} and "
+                              f"{point.index} are the same config ({point.params})")  # fmt: skip
+        first[point.point_id] = point.index
     name = str(sweep.get("name", default_name))
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"{context}: sweep.name {name!r} cannot name a directory")
@@ -255,8 +261,22 @@ def _point(kind: SweepKind, base: dict, index: int, params: dict[str, Any], cont
     for axis, value in params.items():
         section, _, name = axis.partition(".")
         sections.setdefault(section, {})[name] = value
-    where = ", ".join(f"{a}={v!r}" for a, v in params.items())
-    config = kind.from_dict(sections, context=f"{context}: sweep point {index} ({where})")
+    where = f"{context}: sweep point {index} ({', '.join(f'{a}={v!r}' for a, v in params.items())})"
+    try:
+        config = kind.from_dict(sections, context=where)
+    except ConfigError as exc:  # checks across sections raise without the context
+        raise ConfigError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from exc
     plain = json.loads(json.dumps(config.to_dict(), sort_keys=True))
-    digest = hashlib.sha256(json.dumps([kind.name, plain], sort_keys=True).encode()).hexdigest()
-    return SweepPoint(index, params, plain, digest[:16])
+    canonical = json.dumps([kind.name, _numbers_as_floats(plain)], sort_keys=True)
+    return SweepPoint(index, params, plain, hashlib.sha256(canonical.encode()).hexdigest()[:16])
+
+
+def _numbers_as_floats(value: Any) -> Any:
+    """``1`` and ``1.0`` are the same setting: hash them alike."""
+    if isinstance(value, dict):
+        return {k: _numbers_as_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers_as_floats(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value

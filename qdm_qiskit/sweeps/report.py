@@ -21,10 +21,11 @@ def best_point(table: pd.DataFrame, metric: str, *, higher_is_better: bool = Fal
         known = [c for c in table.columns if c not in ("point", "point_id", "run_dir")]
         raise ConfigError(f"metric {metric!r} is not in the sweep table; it has {known}")
     values = pd.to_numeric(table[metric], errors="coerce")
-    if not np.isfinite(values).any():
+    values = values[np.isfinite(values)]
+    if values.empty:
         raise ConfigError(f"no point has a finite {metric}")
     best = values.idxmax() if higher_is_better else values.idxmin()
-    return table.loc[best]  # type: ignore[call-overload]
+    return table.loc[best]
 
 
 def metric_grid(

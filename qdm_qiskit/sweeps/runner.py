@@ -224,4 +224,7 @@ def _write_spec(sweep: SweepConfig, directory: Path) -> None:
 def sweep_table(sweep: SweepConfig, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """The finished points' rows in sweep order (missing points are left out)."""
     records = [{"point": p.index, **rows[p.point_id]} for p in sweep.points if p.point_id in rows]
-    return pd.DataFrame.from_records(records)
+    table = pd.DataFrame.from_records(records)
+    front = ["point", "point_id", *sweep.axes, *sweep.kind.metrics]
+    columns = [c for c in front if c in table.columns]
+    return table[columns + sorted(c for c in table.columns if c not in columns)]

@@ -108,6 +108,20 @@ def test_sweep_runs_reports_and_then_finds_everything_done(tmp_path: Path) -> No
     assert second.stdout.splitlines()[0] == "sweep grid: 0 point(s) run, 4 already done, 4 in all"
     assert len(list((tmp_path / "results").glob("reservoir-*"))) == 4
 
+    # --metric and --plot only redraw the report of a finished sweep
+    redraw = run("sweep", str(sweep_file), "--metric", "fidelity", "--plot",
+                 "reservoir.coupling,reservoir.tau_b", *dirs(tmp_path))  # fmt: skip
+    assert redraw.exit_code == 0, (redraw.output, redraw.stderr, redraw.exception)
+    assert redraw.stdout.splitlines()[0] == "sweep grid: 0 point(s) run, 4 already done, 4 in all"
+    report = (directory / "report.md").read_text()
+    best = table.loc[table["fidelity"].idxmax()]
+    assert "Best point (highest fidelity)" in report
+    assert f"run {best['run_dir']}" in report
+    heatmap = directory / "heatmap-reservoir_coupling-reservoir_tau_b.png"
+    assert heatmap.read_bytes().startswith(PNG_MAGIC)
+    assert f"({heatmap.name})" in report
+    assert len(list((tmp_path / "results").glob("reservoir-*"))) == 4
+
 
 def test_help_shows_the_options() -> None:
     result = run("sweep", "--help")
@@ -137,14 +151,15 @@ def test_a_killed_sweep_resumes_with_only_the_missing_points(tmp_path: Path) -> 
                 time.sleep(0.02)
             assert process.poll() is None, "the sweep finished before it could be killed"
         finally:
-            os.kill(process.pid, signal.SIGKILL)
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    assert process.returncode == -signal.SIGKILL, log.read_text()
 
     done = {p.stem: p.read_text() for p in points_dir.glob("*.json")}
     order = [p.point_id for p in sweep.points]
     assert set(done) <= set(order)
-    assert 2 <= len(done) < len(order)
+    assert 2 <= len(done) < len(order), (len(done), log.read_text())
     assert not (points_dir.parent / "table.csv").exists()  # the killed run never got that far
 
     outcome = run_sweep(sweep, workspace=Workspace(tmp_path / "jobs", tmp_path / "results"))
@@ -233,6 +248,8 @@ def test_missing_sweep_file(tmp_path: Path) -> None:
     ("options", "fragments"),
     [
         (["--workers", "0"], ["--workers must be between 1 and 256, got 0"]),
+        (["--metric", "wooters"], ["--metric", "did you mean 'wootters'"]),
+        (["--plot", "reservoir.tau_b,reservoir.delta"], ["--plot", "reservoir.delta"]),
         (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], ["--workers", "not both"]),
     ],
 )

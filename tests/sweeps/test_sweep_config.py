@@ -11,7 +11,7 @@ import pytest
 
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.reservoir import reservoir_config_from_dict
-from qdm_qiskit.sweeps import SweepConfig, load_sweep, sweep_from_dict
+from qdm_qiskit.sweeps import SweepConfig, load_sweep, sweep_from_dict, with_report_options
 
 #: Tiny reservoir runs: four textbook distributions on 2 qubits plus 1 ancilla, exact engine.
 TINY_BASE: dict[str, Any] = {
@@ -396,7 +396,14 @@ def test_bad_kind_name_metric_and_plots() -> None:
     assert "sweep.kind" in _error({"sweep": {"kind": "vqe", "axes": {"a.b": [1]}}})
     assert "sweep.name" in _error(tiny_sweep({"reservoir.tau_b": [0.1]}, name="a/b"))
     assert "sweep.name" in _error(tiny_sweep({"reservoir.tau_b": [0.1]}, name=".hidden"))
-    assert "sweep.metric" in _error(tiny_sweep({"reservoir.tau_b": [0.1]}, metric=3))
+    assert "got metric 3" in _error(tiny_sweep({"reservoir.tau_b": [0.1]}, metric=3))
+    qdm_metric = _error(
+        {
+            "sweep": {"kind": "qdm", "axes": {"model.layers": [1]}, "metric": "wootters"},
+            "base": {"data": {"npix": 2}, "model": {"num_qubits": 2}},
+        }
+    )
+    assert "a qdm sweep reports validation_loss" in qdm_metric
     message = _error(
         tiny_sweep(
             {"reservoir.tau_b": [0.1], "reservoir.coupling": [0.0]},
@@ -410,7 +417,24 @@ def test_a_misspelt_metric_fails_up_front() -> None:
     """Bad input fails before anything runs: not after the whole sweep, at the report."""
     message = _error(tiny_sweep({"reservoir.tau_b": [0.1]}, metric="wooters"))
     assert "'wooters'" in message
-    assert "wootters" in message.replace("'wooters'", "")
+    assert "did you mean 'wootters'" in message
+
+
+def test_report_options_override_metric_and_plots() -> None:
+    sweep = sweep_from_dict(
+        tiny_sweep({"reservoir.tau_b": [0.1, 15.0], "reservoir.coupling": [0.0, 0.7]})
+    )
+    assert with_report_options(sweep) == sweep
+    by_fidelity = with_report_options(sweep, metric="fidelity")
+    assert by_fidelity.metric == "fidelity"
+    assert by_fidelity.higher_is_better
+    assert ids(by_fidelity) == ids(sweep)  # the same points: only the report changes
+    flipped = with_report_options(sweep, plots=[["reservoir.coupling", "reservoir.tau_b"]])
+    assert flipped.plots == (("reservoir.coupling", "reservoir.tau_b"),)
+    with pytest.raises(ConfigError, match="did you mean 'fidelity'"):
+        with_report_options(sweep, metric="fidelty")
+    with pytest.raises(ConfigError, match="--plot"):
+        with_report_options(sweep, plots=[["reservoir.coupling", "reservoir.delta"]])
 
 
 def test_explicit_plots() -> None:
