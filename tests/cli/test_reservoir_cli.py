@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from pathlib import Path
@@ -10,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from qdm_qiskit.cli.main import cli
+from tests.cli.test_cli_errors import assert_one_error_line, make_runner
 
 CONFIG = """
 [inputs]
@@ -67,31 +67,8 @@ seed = 2
 """
 
 
-def make_runner() -> CliRunner:
-    """A runner whose ``result.stderr`` holds stderr alone (click 8.1 needs ``mix_stderr``)."""
-    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
-        return CliRunner(mix_stderr=False)  # click < 8.2
-    return CliRunner()  # click >= 8.2: stderr is always captured separately
-
-
 def run(*args: str) -> Result:
     return make_runner().invoke(cli, list(args), prog_name="qdm")
-
-
-def assert_one_error_line(result: Result, *fragments: str) -> str:
-    """Exit 2, one ``Error:`` line on stderr containing ``fragments``, no traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, lines
-    (line,) = lines
-    assert line.startswith("Error: ")
-    assert "internal error" not in line
-    for fragment in fragments:
-        assert fragment in line, (fragment, line)
-    assert "Traceback" not in result.output + result.stderr
-    assert result.stdout == ""
-    return line
 
 
 def write_config(tmp_path: Path, text: str, name: str = "reservoir.toml") -> Path:
