@@ -63,7 +63,11 @@ def run_point(
     jobs_dir: str,
     results_dir: str,
 ) -> dict[str, Any]:
-    """Run one point as an ordinary run and record its row; return the row."""
+    """Run one point as an ordinary run and record its row; return the row.
+
+    The arguments are plain JSON-ready values and paths, so that a Dask worker in another
+    process or on another machine sharing the file system runs it the same way.
+    """
     workspace = Workspace(Path(jobs_dir), Path(results_dir))
     if kind == "reservoir":
         metrics, run_dir, seed = _reservoir_point(config, workspace)
@@ -156,7 +160,7 @@ def run_sweep(
     table = sweep_table(sweep, done)
     atomic_write_bytes(directory / "table.csv", table.to_csv(index=False).encode())
     ran = [p.point_id for p in pending]
-    skipped = [p.point_id for p in sweep.points if p.point_id not in set(ran)]
+    skipped = [p.point_id for p in sweep.points if p not in pending]
     return SweepOutcome(directory, table, ran, skipped)
 
 
@@ -164,11 +168,11 @@ def _execute(
     client: Any, sweep: SweepConfig, pending: list[SweepPoint], directory: Path,
     workspace: Workspace,
 ) -> Iterator[dict[str, Any]]:  # fmt: skip
-    arguments = [
-        (sweep.kind.name, p.config, p.params, p.point_id, str(directory),
-         str(workspace.jobs_dir), str(workspace.results_dir))
-        for p in pending
-    ]  # fmt: skip
+    # Absolute paths: a worker of a remote cluster does not share this process's directory.
+    paths = [str(Path(p).resolve()) for p in (directory, workspace.jobs_dir, workspace.results_dir)]
+    arguments: list[tuple[Any, ...]] = [
+        (sweep.kind.name, p.config, p.params, p.point_id, *paths) for p in pending
+    ]
     if client is None:
         for args in arguments:
             yield run_point(*args)
