@@ -7,7 +7,7 @@ fields are rejected with a suggestion. :data:`QUICK_RUN` is the embedded default
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -156,7 +156,7 @@ class RunSections:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready sections (stored in checkpoints and results)."""
-        return {name: options_to_dict(getattr(self, name)) for name in ("data", "model", "train")}
+        return {f.name: options_to_dict(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
     def with_seed(self, seed: int) -> Any:
         """The same run with another training seed."""
@@ -186,10 +186,13 @@ class RunConfig(RunSections):
             )
 
 
+#: The sections of a :class:`RunConfig` and their option classes.
+RUN_SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
 def run_config_from_dict(data: Any, *, context: str = "config") -> RunConfig:
     """Validate a mapping of sections into a :class:`RunConfig` (unknown sections rejected)."""
-    sections = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
-    return RunConfig(**sections_from_dict(data, sections, context=context))
+    return RunConfig(**sections_from_dict(data, RUN_SECTIONS, context=context))
 
 
 def sections_from_dict(

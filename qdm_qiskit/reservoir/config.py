@@ -30,8 +30,14 @@ from qdm_qiskit.data.observables import OBSERVABLES
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.jobs.mitigation import PRESETS
 from qdm_qiskit.jobs.targets import parse_target
-from qdm_qiskit.models.config import _choice, _integer, _positive, sections_from_dict
-from qdm_qiskit.options import options_to_dict, read_config_file
+from qdm_qiskit.models.config import (
+    RunSections,
+    _choice,
+    _integer,
+    _positive,
+    sections_from_dict,
+)
+from qdm_qiskit.options import read_config_file
 
 #: Per-jet states; histograms of jet observables; textbook distributions (amplitude-encoded
 #: histograms with seeded random parameters); quantum-state ensembles.
@@ -259,16 +265,12 @@ class EngineConfig:
 
 
 @dataclass(frozen=True)
-class ReservoirRunConfig:
-    """A whole reservoir experiment."""
+class ReservoirRunConfig(RunSections):
+    """A whole reservoir experiment (``to_dict``: JSON-ready sections, stored with results)."""
 
     inputs: InputsConfig = field(default_factory=InputsConfig)
     reservoir: ReservoirConfig = field(default_factory=ReservoirConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready sections (stored with every result)."""
-        return {name: options_to_dict(getattr(self, name)) for name in SECTIONS}
 
     def with_seed(self, seed: int) -> ReservoirRunConfig:
         """The same experiment with another seed for the input draw and the simulator."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +69,18 @@ class ReservoirResult:
     seconds: float
     run_ids: tuple[str, ...] = ()
 
+    @cached_property
+    def distances(self) -> np.ndarray:
+        """``(K,)`` per-state Wootters distances."""
+        return wootters_rows(self.inputs, self.outputs)
+
     @property
     def per_state(self) -> pd.DataFrame:
         """One row per input state: its Wootters distance and fidelity."""
         return pd.DataFrame(
             {
                 "state": np.arange(len(self.inputs)),
-                "wootters": wootters_rows(self.inputs, self.outputs),
+                "wootters": self.distances,
                 "fidelity": np.nan if self.fidelities is None else self.fidelities,
             }
         )
@@ -82,7 +88,7 @@ class ReservoirResult:
     @property
     def metrics(self) -> dict[str, float]:
         """The scores: mean/max per-state Wootters distance, ensemble distance, fidelity."""
-        per_state = wootters_rows(self.inputs, self.outputs)
+        per_state = self.distances
         ensemble = wootters_rows(self.inputs.mean(0, keepdims=True),
                                  self.outputs.mean(0, keepdims=True))  # fmt: skip
         fidelity = self.fidelities
@@ -270,7 +276,7 @@ def distributions_png(result: ReservoirResult, *, states: int = 4) -> bytes:
     shown = min(states, len(result.inputs))
     fig = Figure(figsize=(3.2 * shown, 2.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, shown))
-    per_state = wootters_rows(result.inputs, result.outputs)
+    per_state = result.distances
     outcomes = np.arange(result.inputs.shape[1])
     for k, ax in enumerate(axes):
         ax.bar(outcomes, result.inputs[k], color="0.75", label="input")

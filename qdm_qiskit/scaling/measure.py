@@ -151,6 +151,11 @@ def data_dimension(family: str, n: int) -> int:
     return n if family == "angle" else 2**n
 
 
+def register_width(family: str, n: int, config: ScalingConfig) -> int:
+    """Qubits of a family's circuit on ``n`` data qubits (the reservoir adds its ancillas)."""
+    return n + (config.ancillas if family == "reservoir" else 0)
+
+
 def reverse_steps(family: str, config: ScalingConfig) -> int:
     """Circuit executions per generated sample: ``T`` for the QDMs, one for the reservoir."""
     return 1 if family == "reservoir" else config.steps
@@ -178,7 +183,7 @@ def simulated_widths(family: str, config: ScalingConfig, out: Measurements) -> l
     limit = simulation_limit(config.batch)
     widths = []
     for n in config.sim_qubits:
-        total = n + (config.ancillas if family == "reservoir" else 0)
+        total = register_width(family, n, config)
         if total > limit:
             out.notes.append(f"{family}: n = {n} skipped, {total} qubits do not fit half of "
                              f"this machine's memory at batch {config.batch}")  # fmt: skip
@@ -204,7 +209,7 @@ def measure_device(config: ScalingConfig, out: Measurements) -> None:
         width, delay = device.num_qubits, rep_delay_seconds(device)
         for family in config.families:
             for n in config.device_qubits:
-                total = n + (config.ancillas if family == "reservoir" else 0)
+                total = register_width(family, n, config)
                 if total > width or (family == "state" and n > MAX_AMPLITUDE_QUBITS):
                     continue
                 circuit = family_circuit(family, n, config, hardware=True)
@@ -240,7 +245,7 @@ def measure_simulation(config: ScalingConfig, out: Measurements) -> None:
     generator = torch.Generator().manual_seed(config.seed)
     for family in config.families:
         for n in simulated_widths(family, config, out):
-            total = n + (config.ancillas if family == "reservoir" else 0)
+            total = register_width(family, n, config)
             engine = CompiledCircuit(family_circuit(family, n, config, hardware=False),
                                      device="cpu")  # fmt: skip
             forward, train = _engine_seconds(engine, config, total, generator)

@@ -65,12 +65,7 @@ class SweepKind:
 
 def sweep_kinds() -> dict[str, SweepKind]:
     """The kinds of run a sweep can vary (imported lazily: each pulls in its own room)."""
-    from qdm_qiskit.models.config import (
-        DataConfig,
-        ModelConfig,
-        TrainConfig,
-        run_config_from_dict,
-    )
+    from qdm_qiskit.models.config import RUN_SECTIONS, run_config_from_dict
     from qdm_qiskit.reservoir.config import SECTIONS, reservoir_config_from_dict
 
     return {
@@ -78,7 +73,7 @@ def sweep_kinds() -> dict[str, SweepKind]:
                                ("wootters", "wootters_max", "wootters_ensemble", "fidelity",
                                 "fidelity_min", "seconds"),
                                frozenset({"fidelity", "fidelity_min"})),
-        "qdm": SweepKind("qdm", {"data": DataConfig, "model": ModelConfig, "train": TrainConfig},
+        "qdm": SweepKind("qdm", RUN_SECTIONS,
                          run_config_from_dict,
                          ("validation_loss", "train_loss", "quantum_parameters", "seconds")),
     }  # fmt: skip
