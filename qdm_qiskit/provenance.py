@@ -5,7 +5,9 @@ Versions come from installed distribution metadata, so nothing heavy is imported
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from importlib import metadata
+from typing import Any
 
 import qdm_qiskit
 
@@ -22,6 +24,8 @@ TRACKED_DISTRIBUTIONS: tuple[str, ...] = (
     "pythia8mc",
     "fastjet",
     "awkward",
+    "diffusers",
+    "scikit-learn",
 )
 
 
@@ -38,3 +42,18 @@ def package_versions(names: tuple[str, ...] = TRACKED_DISTRIBUTIONS) -> dict[str
     versions: dict[str, str | None] = {"qdm-qiskit": qdm_qiskit.__version__}
     versions.update({name: distribution_version(name) for name in names})
     return versions
+
+
+def artifact_info(kind: str, config: Any, seed: int, **extra: Any) -> dict[str, Any]:
+    """Provenance of an artifact: kind, UTC time, config, seed and versions.
+
+    ``config`` is any run config with ``to_dict()``.
+    """
+    return {
+        "kind": kind,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": config.to_dict(),
+        "seed": seed,
+        "versions": package_versions(),
+        **extra,
+    }

@@ -7,6 +7,9 @@ import torch
 from qdm_qiskit.diffusion import NoiseSchedule
 from qdm_qiskit.errors import ConfigError
 
+#: What a denoising network may predict: the noise, the clean sample, or the velocity.
+PREDICTIONS: tuple[str, ...] = ("eps", "x0", "v")
+
 
 class GaussianDiffusion:
     """``x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps`` for ``t = 0..T``, with its reversals.
@@ -44,6 +47,28 @@ class GaussianDiffusion:
         """The noise implied by an ``x_0`` prediction (for networks that predict ``x_0``)."""
         abar = self._abar(t, x_t)
         return (x_t - abar.sqrt() * x0) / (1 - abar).sqrt()
+
+    def target(
+        self, prediction: str, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor
+    ) -> torch.Tensor:
+        """The training target of a network that predicts ``prediction`` (eps, x0 or v)."""
+        if prediction == "eps":
+            return noise
+        if prediction == "x0":
+            return x0
+        abar = self._abar(t, x0)
+        return abar.sqrt() * noise - (1 - abar).sqrt() * x0
+
+    def eps_from_prediction(
+        self, prediction: str, x_t: torch.Tensor, t: torch.Tensor | int, output: torch.Tensor
+    ) -> torch.Tensor:
+        """The noise implied by a network's ``eps``, ``x0`` or ``v`` output."""
+        if prediction == "eps":
+            return output
+        if prediction == "x0":
+            return self.eps_from_x0(x_t, t, output)
+        abar = self._abar(t, x_t)
+        return abar.sqrt() * output + (1 - abar).sqrt() * x_t
 
     def clipped_x0(
         self, x_t: torch.Tensor, t: int, eps: torch.Tensor, clip: float | None

@@ -11,8 +11,6 @@ from qdm_qiskit.cli.jobs import workspace_options
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.jobs.manager import Workspace
 from qdm_qiskit.jobs.mitigation import PRESETS
-from qdm_qiskit.models.classical import ClassicalConfig
-from qdm_qiskit.models.compare import compare_directories
 from qdm_qiskit.models.config import QUICK_RUN, load_any_config
 from qdm_qiskit.models.ensemble.config import EnsembleRunConfig
 from qdm_qiskit.models.ensemble.store import is_ensemble_checkpoint
@@ -20,14 +18,16 @@ from qdm_qiskit.models.ensemble.workflow import (
     sample_ensemble_to_directory,
     train_ensemble_to_directory,
 )
-from qdm_qiskit.models.pipeline import (
+from qdm_qiskit.models.sampling import ENGINE
+from qdm_qiskit.results.report import markdown_table
+from qdm_qiskit.workflows.compare import compare_directories
+from qdm_qiskit.workflows.quantum import (
     DEFAULT_NOISY_TARGET,
-    ENGINE,
-    quick_run,
     sample_to_directory,
     train_to_directory,
 )
-from qdm_qiskit.results.report import markdown_table
+from qdm_qiskit.workflows.references import QUICK_CLASSICAL
+from qdm_qiskit.workflows.run import quick_run
 
 
 def _epoch_printer(total: int):  # type: ignore[no-untyped-def]
@@ -154,38 +154,59 @@ def sample(checkpoint: Path, target: str, count: int, shots: int, mitigation: st
 
 @click.command()
 @click.option("--target", default=DEFAULT_NOISY_TARGET, show_default=True,
-              help="Noisy target for the sampling stage (see 'qdm backends').")  # fmt: skip
+              help="Noisy target for the sampling stage (see 'qdm backends'); 'engine' skips "
+                   "it.")  # fmt: skip
 @click.option("--n", "count", type=int, default=200, show_default=True, help="Images per model.")
 @click.option("--shots", type=int, default=1024, show_default=True)
 @click.option("--mitigation", type=click.Choice(PRESETS), default="none", show_default=True)
 @click.option("--seed", type=int, default=None, help="Override the training seed (default 0).")
-@click.option("--epochs", type=int, default=None, help="Override the number of epochs.")
-@click.option("--classical-epochs", type=int, default=None,
-              help="Override the classical references' epochs (default 400).")  # fmt: skip
+@click.option("--epochs", type=int, default=None, help="Override the quantum model's epochs.")
+@click.option("--source", default=None,
+              help="Jets: 'sample' (3000 shipped, default), 'pythia' (generated once and cached "
+                   "in data/jets), or EnergyFlow .npz file(s) (a path or glob).")  # fmt: skip
+@click.option("--npix", type=int, default=None, help="Jet-image side (default 4).")
+@click.option("--max-jets", type=int, default=None,
+              help="Use at most this many jets (default 1200; 0 for all).")  # fmt: skip
+@click.option("--jets", "generated_jets", type=int, default=None,
+              help="With --source pythia: jets to generate or reuse (default 20000).")  # fmt: skip
+@click.option("--generator-seed", type=int, default=None,
+              help="With --source pythia: dataset seed of generated jets (default 0).")  # fmt: skip
+@click.option("--classical-iterations", type=int, default=None,
+              help="Optimiser steps of each classical reference (default 1500).")  # fmt: skip
 @click.option("--bootstrap", type=int, default=30, show_default=True,
               help="Bootstrap replicates per metric uncertainty.")  # fmt: skip
 @workspace_options
 def run(target: str, count: int, shots: int, mitigation: str, seed: int | None,
-        epochs: int | None, classical_epochs: int | None, bootstrap: int, jobs_dir: Path,
+        epochs: int | None, source: str | None, npix: int | None, max_jets: int | None,
+        generated_jets: int | None, generator_seed: int | None,
+        classical_iterations: int | None, bootstrap: int, jobs_dir: Path,
         results_dir: Path) -> None:  # fmt: skip
-    r"""The main job: train a small QDM and its classical references on the shipped jets, compare.
+    r"""The main job: train a small QDM and its classical references on jets, compare.
 
-    Trains the embedded default (angle-encoded denoiser, 4 qubits, 4x4 jet images) on the torch
-    engine, samples it exactly and on a local noisy simulator through the job manager, trains a
-    parameter-matched and a usual-size classical DDPM on the same jets, split and seed (sampled
-    with DDPM and DDIM), and writes results/run-<id>/report.md: every metric with its
-    real-vs-real floor and bootstrap uncertainty, for all, quark and gluon jets, with figures.
+    Trains the embedded default (angle-encoded denoiser, 4 qubits, 4x4 images of the shipped
+    jets) on the torch engine, samples it exactly and on a local noisy simulator through the job
+    manager, trains a usual-size convolutional U-Net DDPM and a parameter-matched network on
+    the same jets, split and seed (sampled with DDPM and DDIM), and writes
+    results/run-<id>/report.md: every metric with its real-vs-real floor and bootstrap
+    uncertainty, for all, quark and gluon jets, with figures. --npix, --source and --jets run
+    the same comparison at other resolutions and on more jets.
 
     \b
-    Example:
+    Examples:
       qdm run --target fake:FakeManilaV2 --n 100 --seed 1
+      qdm run --source pythia --jets 20000 --max-jets 0 --npix 16 --target engine
     """
     config = QUICK_RUN if seed is None else QUICK_RUN.with_seed(seed)
     if epochs is not None:
         config = replace(config, train=replace(config.train, epochs=epochs))
-    classical = ClassicalConfig()
-    if classical_epochs is not None:
-        classical = replace(classical, epochs=classical_epochs)
+    data = {name: value for name, value in (
+        ("source", source), ("npix", npix), ("max_jets", max_jets), ("jets", generated_jets),
+        ("generator_seed", generator_seed)) if value is not None}  # fmt: skip
+    if data:
+        config = replace(config, data=replace(config.data, **data))
+    classical = QUICK_CLASSICAL
+    if classical_iterations is not None:
+        classical = replace(classical, iterations=classical_iterations)
     if isinstance(bootstrap, bool) or bootstrap < 2:
         raise ConfigError(f"--bootstrap must be at least 2, got {bootstrap}")
     report = quick_run(
@@ -227,7 +248,9 @@ def compare(runs: tuple[Path, ...], seed: int, bootstrap: int, results_dir: Path
     """
     if isinstance(bootstrap, bool) or bootstrap < 2:
         raise ConfigError(f"--bootstrap must be at least 2, got {bootstrap}")
-    directory, _ = compare_directories(runs, results_dir=results_dir, seed=seed,
-                                       bootstrap=bootstrap)  # fmt: skip
+    directory, _ = compare_directories(
+        runs, results_dir=results_dir, seed=seed, bootstrap=bootstrap,
+        notice=lambda message: click.echo(message, err=True),
+    )  # fmt: skip
     click.echo((directory / "report.md").read_text())
     click.echo(f"report: {directory / 'report.md'}")

@@ -190,12 +190,35 @@ def load_jets(paths: PathLike | Sequence[PathLike], *, limit: int | None = None)
         sources.append({"path": str(path), "n_jets": int(X.shape[0]), "metadata": meta})
         if limit is not None and sum(len(part_y) for _, part_y in parts) >= limit:
             break
+    X_all, y_all = _concatenate(parts, limit)
+    return JetDataset(X_all, y_all, {"sources": sources})
+
+
+def concatenate_jets(
+    datasets: Sequence[JetDataset], metadata: Mapping[str, Any], *, limit: int | None = None
+) -> JetDataset:
+    """The jets of ``datasets`` in order (the first ``limit``), padded to one width."""
+    if not datasets:
+        raise DataError("no datasets to concatenate")
+    X_all, y_all = _concatenate([(d.X, d.y) for d in datasets], limit)
+    return JetDataset(X_all, y_all, dict(metadata))
+
+
+def _concatenate(
+    parts: Sequence[tuple[np.ndarray, np.ndarray]], limit: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenation padded to the widest part, trimmed to the first ``limit`` jets."""
+    if limit is not None:
+        kept, remaining = [], limit
+        for X, y in parts:
+            if remaining <= 0:
+                break
+            kept.append((X[:remaining], y[:remaining]))
+            remaining -= len(y)
+        parts = kept
     width = max(X.shape[1] for X, _ in parts)
     X_all = np.concatenate([np.pad(X, ((0, 0), (0, width - X.shape[1]), (0, 0))) for X, _ in parts])
-    y_all = np.concatenate([y for _, y in parts])
-    if limit is not None:
-        X_all, y_all = X_all[:limit], y_all[:limit]
-    return JetDataset(X_all, y_all, {"sources": sources})
+    return X_all, np.concatenate([y for _, y in parts])
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from qdm_qiskit.data.cache import MAX_CACHE_SEED, MAX_SHARDS, SHARD_JETS
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.options import (
     did_you_mean,
@@ -21,6 +22,8 @@ from qdm_qiskit.options import (
 
 Family = Literal["state", "angle"]  # "ensemble": see qdm_qiskit.models.ensemble
 FAMILIES = ("state", "angle")
+#: Jets generated for ``source = "pythia"`` unless ``data.jets`` says otherwise.
+GENERATED_JETS = 20_000
 
 
 def _integer(name: str, value: object, minimum: int = 1, maximum: int = 10**7) -> None:
@@ -47,11 +50,15 @@ class DataConfig:
     """Which jets, and how they become training vectors.
 
     Attributes:
-        source: ``"sample"`` (the shipped jets) or a path to an EnergyFlow ``.npz`` file.
+        source: ``"sample"`` (the 3000 shipped jets), ``"pythia"`` (the project's generator,
+            ``jets`` jets of dataset seed ``generator_seed``, made once and cached in the
+            workspace's ``data/jets``), or the path (or glob pattern) of EnergyFlow ``.npz`` files.
         npix: jet-image side; ``npix**2`` pixels.
         label: ``all``, ``quark`` or ``gluon`` jets.
         max_jets: use at most this many jets (after the label filter), 0 for all.
         split_seed: seed of the train/validation/test split.
+        jets: ``source = "pythia"`` only: how many jets to generate (or reuse from the cache).
+        generator_seed: ``source = "pythia"`` only: the dataset seed of the generated jets.
     """
 
     source: str = "sample"
@@ -59,14 +66,24 @@ class DataConfig:
     label: Literal["all", "quark", "gluon"] = "all"
     max_jets: int = 0
     split_seed: int = 0
+    jets: int = GENERATED_JETS
+    generator_seed: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
-            raise ConfigError("data.source must be 'sample' or a path to a .npz file")
+            raise ConfigError("data.source must be 'sample', 'pythia' or a path to .npz files")
         _integer("data.npix", self.npix, 2, 64)
         _choice("data.label", self.label, ("all", "quark", "gluon"))
         _integer("data.max_jets", self.max_jets, 0)
         _integer("data.split_seed", self.split_seed, 0, 2**32 - 1)
+        _integer("data.jets", self.jets, 1, SHARD_JETS * MAX_SHARDS)
+        _integer("data.generator_seed", self.generator_seed, 0, MAX_CACHE_SEED)
+        generated = (self.jets, self.generator_seed) != (GENERATED_JETS, 0)
+        if self.source != "pythia" and generated:
+            raise ConfigError(
+                "data.jets and data.generator_seed apply to source = 'pythia' only "
+                f"(source is {self.source!r})"
+            )
 
 
 @dataclass(frozen=True)

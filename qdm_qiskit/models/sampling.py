@@ -9,15 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
-from qdm_qiskit.errors import QdmError
+from qdm_qiskit.errors import ConfigError, QdmError
 from qdm_qiskit.jobs.experiment import CircuitTask
 from qdm_qiskit.jobs.manager import Workspace, run_tasks
+from qdm_qiskit.jobs.targets import device_backend, parse_target
+
+if TYPE_CHECKING:
+    from qdm_qiskit.models.base import QuantumDiffusionModel
+
+
+#: Target name that means "the torch engine, exact state vectors, no job manager".
+ENGINE = "engine"
 
 
 @dataclass
@@ -110,3 +119,23 @@ def probability_rows(frame: pd.DataFrame | None, name: str, width: int, rows: in
     if np.any(totals <= 0):
         raise QdmError(f"task {name!r}: some bindings have no counts in the results")
     return outcomes / totals
+
+
+def check_sampling(model: QuantumDiffusionModel, *, target: str, count: int, shots: int) -> None:
+    """Refuse bad sampling settings before any work (one clear error line each)."""
+    check_target(target, count=count, shots=shots, width=model.circuit.num_qubits)
+
+
+def check_target(target: str, *, count: int, shots: int, width: int) -> None:
+    """Refuse a bad count, shots, target name or a target narrower than ``width`` qubits."""
+    for name, value in (("the number of samples", count), ("shots", shots)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if target == ENGINE:
+        return
+    spec = parse_target(target)
+    if spec.kind == "ibm":
+        return  # checked by the job manager against the live backend
+    available = getattr(device_backend(spec), "num_qubits", None)
+    if available is not None and width > available:
+        raise ConfigError(f"the model needs {width} qubits but {target} has {available}")

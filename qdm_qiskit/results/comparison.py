@@ -155,8 +155,11 @@ def comparison_markdown(
         lines += [f"## Metrics, {subset} jets{how}", "",
                   f"Reference: {n_ref} real test jets; each set's size is in the models table "
                   "(subset sizes in metrics.csv). Lower is better except ssim and fidelity "
-                  "(higher) and classifier_auc (0.5 is perfect). floor = two disjoint real "
-                  "samples; ± = bootstrap standard deviation.", "",
+                  "(higher), classifier_auc (0.5 is perfect), variance_ratio and "
+                  "distinct_fraction (1 is real-like) and memorised_fraction (the floor is "
+                  "real-like). floor = a disjoint real sample of the set's size against the "
+                  "reference; ± = bootstrap standard deviation (binomial for the fractions).",
+                  "",
                   markdown_table(metric_table(evaluation, subset, names)), ""]  # fmt: skip
     for ddpm, ddim in pairs:
         check = agreement(evaluation, ddpm, ddim)

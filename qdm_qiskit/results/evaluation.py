@@ -4,17 +4,35 @@
 gluon) and metric it reports
 
 - ``value``: the metric between the set's valid images and the real reference (test) jets;
-- ``floor``: the same metric between a disjoint real sample of the reference's size (from the
-  training split) and the reference: what a perfect generator would score (one floor per subset
-  and label source, shared by every set);
+- ``floor``: the same metric between a disjoint real sample **of the set's size** (from the
+  training split) and the reference: what a perfect generator of that many jets would score;
 - ``uncertainty`` / ``floor_uncertainty``: bootstrap standard deviations (both samples
   resampled with replacement);
 - ``n``, ``n_reference``, ``n_invalid``: the sizes, and how many images were dropped because
   they hold NaN, inf, negative pixels or no intensity (reported, never averaged in).
 
-Quark/gluon subsets use true labels when a set carries them (reconstructions of test jets);
-otherwise a quark/gluon tagger fitted on the real training jets labels generated *and* real jets
-alike, so "quark" means "tagged quark-like" on both sides of every comparison.
+The metrics (:data:`PHYSICS_METRICS`, :data:`DIVERSITY_METRICS` and the image metrics):
+
+- 1-D Wasserstein distances of jet observables computed from the images (:data:`OBSERVABLES`:
+  mass/pT, pT^D, girth, width, active pixels as the constituent-count proxy, peak pixel,
+  N-subjettiness ratios tau21 and tau32);
+- ``fpd``: JetNet's Frechet physics distance on energy-flow polynomials, scaled by the
+  reference's largest ``|value|`` and extrapolated to infinite samples; ``kpd``: the unbiased
+  polynomial-kernel MMD on the same features;
+- ``pixel_fd``: the Frechet distance of the flattened pixels of max-normalised images, the
+  "FID" Baidachna et al. report for 16x16 quantum-diffusion jets;
+- ``classifier_auc``: a cross-fitted gradient-boosted classifier's ROC AUC on pixels,
+  observables and EFPs (0.5: indistinguishable; noise or a constant image score 1);
+- diversity: ``variance_ratio`` (1 = as varied as real jets), ``distinct_fraction`` and, for
+  all jets, ``memorised_fraction`` (copies of training jets; its floor comes from validation
+  jets, which no model trained on);
+- image metrics: mean-image L1, pixel-intensity W1, radial-profile L1, Wootters distance of the
+  mean images; for reconstructions, paired MSE, SSIM and amplitude-encoding fidelity.
+
+Quark/gluon subsets use the labels a set carries (true labels of reconstructed test jets, or the
+labels a conditional generator was asked for); otherwise a quark/gluon tagger fitted on the real
+training jets labels generated *and* real jets alike, so "quark" means "tagged quark-like" on
+both sides of every comparison.
 """
 
 from __future__ import annotations
@@ -27,11 +45,13 @@ import pandas as pd
 
 from qdm_qiskit.data.format import GLUON, QUARK
 from qdm_qiskit.data.images import image_observables, radial_profile
+from qdm_qiskit.data.substructure import image_efps, image_nsubjettiness
+from qdm_qiskit.results.classifier import classifier_scores, folded_auc
+from qdm_qiskit.results.diversity import distinct_fraction, memorised_fraction, variance_ratio
 from qdm_qiskit.results.metrics import (
     QuadraticLogistic,
-    classifier_scores,
-    folded_auc,
     frechet_distance,
+    frechet_distance_extrapolated,
     kernel_mmd,
     mean_squared_error,
     ssim,
@@ -41,30 +61,35 @@ from qdm_qiskit.results.metrics import (
 
 #: Jet observables of the 1-D Wasserstein metrics (computed from images).
 OBSERVABLES: tuple[str, ...] = ("mass_over_pt", "ptd", "girth", "width", "active_pixels",
-                                "peak", "total_intensity")  # fmt: skip
-#: Metrics that judge the physics of a sample (the rest are image and distribution metrics).
+                                "peak", "tau21", "tau32", "total_intensity")  # fmt: skip
+#: Metrics that judge the physics of a sample.
 PHYSICS_METRICS: tuple[str, ...] = (
     *(f"w1_{o}" for o in OBSERVABLES),
     "radial_profile_l1",
     "fpd",
     "kpd",
+    "pixel_fd",
     "classifier_auc",
 )
+#: Metrics that judge whether a sample is varied and new; their best value is not 0.
+DIVERSITY_METRICS: tuple[str, ...] = ("variance_ratio", "distinct_fraction", "memorised_fraction")
 #: Below this many valid images in a subset, its metrics are not computed (NaN).
 MIN_IMAGES = 10
 
 
 @dataclass(frozen=True, eq=False)
 class JetFeatures:
-    """Per-image features the metrics read: observables, pixels and radial profile."""
+    """Per-image features the metrics read: observables, pixels, radial profile, EFPs."""
 
     observables: np.ndarray
     pixels: np.ndarray
     radial: np.ndarray
+    efps: np.ndarray
 
     def take(self, index: np.ndarray) -> JetFeatures:
         """The rows ``index`` (for subsets and bootstrap replicates)."""
-        return JetFeatures(self.observables[index], self.pixels[index], self.radial[index])
+        return JetFeatures(self.observables[index], self.pixels[index], self.radial[index],
+                           self.efps[index])  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.pixels)
@@ -74,11 +99,12 @@ def jet_features(images: np.ndarray, *, radius: float = 0.4) -> JetFeatures:
     """Features of valid images ``(N, npix, npix)`` (see :func:`valid_images`)."""
     images = np.asarray(images, dtype=np.float64)
     observed = image_observables(images, radius=radius)
+    observed.update(image_nsubjettiness(images, radius=radius))
     observed["total_intensity"] = images.sum(axis=(1, 2))
     columns = np.stack([observed[name] for name in OBSERVABLES], axis=1)
-    return JetFeatures(
-        columns, images.reshape(len(images), -1), radial_profile(images, radius=radius)
-    )
+    pixels = images.reshape(len(images), -1)
+    radial = radial_profile(images, radius=radius)
+    return JetFeatures(columns, pixels, radial, image_efps(images, radius=radius))
 
 
 def valid_images(images: np.ndarray) -> np.ndarray:
@@ -97,25 +123,33 @@ class SampleSet:
     Attributes:
         name: how the set appears in tables.
         images: ``(N, npix, npix)``.
-        labels: true quark (1) / gluon (0) labels when known (reconstructions of test jets).
+        labels: quark (1) / gluon (0) labels when known: true labels of reconstructed test jets,
+            or the labels a conditional generator was asked for.
         pairs: for reconstructions, the index of the reference jet each image reconstructs
             (enables the paired metrics MSE, SSIM and fidelity).
+        label_source: what ``labels`` are, as shown in the tables (``truth``, ``condition``).
     """
 
     name: str
     images: np.ndarray
     labels: np.ndarray | None = None
     pairs: np.ndarray | None = None
+    label_source: str = "truth"
 
 
 @dataclass(frozen=True, eq=False)
 class RealJets:
-    """The real side: reference (test) jets and a disjoint pool for floors (training jets)."""
+    """The real side of a comparison.
+
+    Reference (test) jets, a disjoint pool for floors (training jets), and optionally held-out
+    jets no model trained on (validation jets, for the memorisation floor).
+    """
 
     reference: np.ndarray
     reference_labels: np.ndarray
     pool: np.ndarray
     pool_labels: np.ndarray
+    holdout: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,8 +181,12 @@ def _metrics(observables: Sequence[int]) -> dict[str, Metric]:
     table["wootters_mean_image"] = lambda g, r, _c: wootters_distance(
         g.pixels.mean(axis=0), r.pixels.mean(axis=0)
     )
-    table["fpd"] = lambda g, r, c: frechet_distance(c["scale"](g), c["scale"](r))
+    table["fpd"] = lambda g, r, c: frechet_distance_extrapolated(
+        c["scale"](g), c["scale"](r), seed=c["seed"]
+    )
     table["kpd"] = lambda g, r, c: kernel_mmd(c["scale"](g), c["scale"](r))
+    table["pixel_fd"] = lambda g, r, _c: frechet_distance(_max_normalised(g), _max_normalised(r))
+    table["variance_ratio"] = lambda g, r, _c: variance_ratio(g.pixels, r.pixels)
     return table
 
 
@@ -159,19 +197,20 @@ def _observable_w1(column: int) -> Metric:
     return metric
 
 
-def _standardiser(reference: JetFeatures, columns: Sequence[int]) -> Callable:
-    """Observable vectors divided by the reference's largest ``|value|`` per observable.
-
-    This is how JetNet scales the features of FPD and KPD (the polynomial kernel then stays of
-    order 1).
-    """
-    index = np.asarray(columns, dtype=np.int64)
-    size = np.abs(reference.observables[:, index]).max(axis=0)
-    return lambda f: f.observables[:, index] / np.where(size > 0, size, 1.0)
+def _max_normalised(features: JetFeatures) -> np.ndarray:
+    """Pixels divided by each image's brightest pixel (Baidachna et al.'s preprocessing)."""
+    peak = features.pixels.max(axis=1, keepdims=True)
+    return features.pixels / np.where(peak > 0, peak, 1.0)
 
 
-def _classifier_inputs(features: JetFeatures, scale: Callable) -> np.ndarray:
-    return np.concatenate([features.pixels, scale(features)], axis=1)
+def _standardiser(reference: JetFeatures) -> Callable[[JetFeatures], np.ndarray]:
+    """EFPs divided by the reference's largest ``|value|`` per EFP (JetNet's FPD/KPD scaling)."""
+    size = np.abs(reference.efps).max(axis=0)
+    return lambda f: f.efps / np.where(size > 0, size, 1.0)
+
+
+def _classifier_inputs(features: JetFeatures) -> np.ndarray:
+    return np.concatenate([features.pixels, features.observables, features.efps], axis=1)
 
 
 def evaluate(
@@ -185,15 +224,7 @@ def evaluate(
     """Every metric for every set and subset, with floors and bootstrap errors (see module)."""
     reference_all = jet_features(real.reference)
     pool_all = jet_features(real.pool)
-    spread = np.ptp(reference_all.observables, axis=0)
-    size = np.abs(reference_all.observables).max(axis=0)
-    varying = [k for k in range(len(OBSERVABLES)) if spread[k] > 1e-9 * max(size[k], 1.0)]
-    notes = [
-        f"{OBSERVABLES[k]} is constant ({reference_all.observables[0, k]:.4g}) in the real jets "
-        "of this representation; its W1 is left out"
-        for k in range(len(OBSERVABLES))
-        if k not in varying
-    ]
+    varying, notes = _varying_observables(reference_all)
     tagger = QuadraticLogistic.fit(_tagger_inputs(pool_all), real.pool_labels == QUARK)
     rows: list[dict] = []
     floors: dict[tuple, dict[str, tuple[float, float]]] = {}
@@ -204,12 +235,11 @@ def evaluate(
             notes.append(f"{sample_set.name}: {invalid} of {len(keep)} images are empty or "
                          "hold NaN/inf/negative pixels; left out of every metric")  # fmt: skip
         generated = jet_features(sample_set.images[keep]) if keep.any() else None
-        truth = sample_set.labels is not None
         for subset in subsets:
             gen_sel, ref_sel, pool_sel = _subset_masks(
                 subset, sample_set, keep, generated, tagger, real, reference_all, pool_all
             )
-            source = "truth" if truth else "tagger"
+            source = sample_set.label_source if sample_set.labels is not None else "tagger"
             reference = reference_all.take(ref_sel)
             n = int(gen_sel.sum()) if generated is not None else 0
             base = {"set": sample_set.name, "subset": subset,
@@ -223,27 +253,48 @@ def evaluate(
             if generated is None:  # unreachable: n >= MIN_IMAGES needs valid images
                 raise ValueError(f"{sample_set.name}: no valid images")
             rng = np.random.default_rng([seed, index, len(rows)])
-            context = {"scale": _standardiser(reference, varying)}
+            context = {"scale": _standardiser(reference), "seed": seed}
             values = _with_errors(generated.take(gen_sel), reference, varying, context,
                                   bootstrap, rng, seed)  # fmt: skip
-            key = (subset, source)
-            if key not in floors:  # a disjoint real sample of the reference's size
-                pool = pool_all.take(pool_sel)
-                size = min(len(reference), len(pool))
+            pool = pool_all.take(pool_sel)
+            size = min(n, len(pool))
+            key = (subset, source, size)
+            if key not in floors:  # a disjoint real sample of the set's size
                 draw = np.random.default_rng([seed, 7, size]).permutation(len(pool))[:size]
-                floor_rng = np.random.default_rng([seed, 8])
+                floor_rng = np.random.default_rng([seed, 8, size])
                 floors[key] = _with_errors(
                     pool.take(draw), reference, varying, context, bootstrap, floor_rng, seed
                 )
+                distinct = distinct_fraction(pool.take(draw).pixels)
+                floors[key]["_distinct_fraction"] = (
+                    distinct,
+                    float(np.sqrt(distinct * (1 - distinct) / max(size, 1))),
+                )
             for metric, (value, error) in values.items():
-                floor, floor_error = floors[key][metric]
+                floor, floor_error = floors[key][metric]  # every bootstrapped metric
                 rows.append({**base, "metric": metric, "value": value, "uncertainty": error,
                              "floor": floor, "floor_uncertainty": floor_error})  # fmt: skip
-            if sample_set.pairs is not None and subset == "all":
-                rows += _paired_rows(base, sample_set, keep, real.reference)
+            if subset == "all":
+                rows += _novelty_rows(base, sample_set.images[keep], real, floors[key])
+                if sample_set.pairs is not None:
+                    rows += _paired_rows(base, sample_set, keep, real.reference)
     columns = ["set", "subset", "labels", "metric", "value", "uncertainty", "floor",
                "floor_uncertainty", "n", "n_reference", "n_invalid"]  # fmt: skip
     return Evaluation(pd.DataFrame(rows, columns=columns), tuple(notes))
+
+
+def _varying_observables(reference: JetFeatures) -> tuple[list[int], list[str]]:
+    """Columns of :data:`OBSERVABLES` that vary in the reference, and notes on the others."""
+    spread = np.ptp(reference.observables, axis=0)
+    size = np.abs(reference.observables).max(axis=0)
+    varying = [k for k in range(len(OBSERVABLES)) if spread[k] > 1e-9 * max(size[k], 1.0)]
+    notes = [
+        f"{OBSERVABLES[k]} is constant ({reference.observables[0, k]:.4g}) in the real jets "
+        "of this representation; its W1 is left out"
+        for k in range(len(OBSERVABLES))
+        if k not in varying
+    ]
+    return varying, notes
 
 
 def _metric_names(varying: Sequence[int]) -> list[str]:
@@ -264,7 +315,7 @@ def _subset_masks(
     reference: JetFeatures,
     pool: JetFeatures,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows of (generated, reference, pool) in ``subset``, by true or tagger labels."""
+    """Rows of (generated, reference, pool) in ``subset``, by the set's labels or the tagger."""
     n_gen = len(generated) if generated is not None else 0
     if subset == "all":
         return np.ones(n_gen, bool), np.ones(len(reference), bool), np.ones(len(pool), bool)
@@ -292,9 +343,8 @@ def _with_errors(
 ) -> dict[str, tuple[float, float]]:
     """Each metric's value and bootstrap standard deviation."""
     metrics = _metrics(varying)
-    scale = context["scale"]
     scores, positive, fold = classifier_scores(
-        _classifier_inputs(reference, scale), _classifier_inputs(generated, scale), seed=seed
+        _classifier_inputs(reference), _classifier_inputs(generated), seed=seed
     )
     values = {name: fn(generated, reference, context) for name, fn in metrics.items()}
     values["classifier_auc"] = folded_auc(scores, positive, fold)
@@ -313,6 +363,35 @@ def _with_errors(
         name: (value, float(np.std(replicates[name], ddof=1)) if bootstrap > 1 else np.nan)
         for name, value in values.items()
     }
+
+
+def _novelty_rows(base: dict, images: np.ndarray, real: RealJets, floor_sample: dict) -> list[dict]:
+    """``distinct_fraction`` and ``memorised_fraction`` of a set (not bootstrapped).
+
+    Resampling with replacement makes duplicates, so both get binomial errors instead. The
+    memorisation threshold is the 1% quantile of the reference (test) jets' nearest-training-jet
+    distances; its floor applies the same test to held-out validation jets. The distinct
+    fraction's floor is that of the real floor sample.
+    """
+
+    def binomial(p: float, n: int) -> float:
+        return float(np.sqrt(max(p * (1 - p), 0.0) / max(n, 1)))
+
+    distinct = distinct_fraction(images)
+    floor_distinct = floor_sample["_distinct_fraction"]
+    memorised = memorised_fraction(images, real.pool, real.reference)
+    floor = floor_error = np.nan
+    if real.holdout is not None and len(real.holdout) >= MIN_IMAGES:
+        floor = memorised_fraction(real.holdout, real.pool, real.reference)
+        floor_error = binomial(floor, len(real.holdout))
+    return [
+        {**base, "metric": "distinct_fraction", "value": distinct,
+         "uncertainty": binomial(distinct, len(images)), "floor": floor_distinct[0],
+         "floor_uncertainty": floor_distinct[1]},
+        {**base, "metric": "memorised_fraction", "value": memorised,
+         "uncertainty": binomial(memorised, len(images)), "floor": floor,
+         "floor_uncertainty": floor_error},
+    ]  # fmt: skip
 
 
 def _paired_rows(

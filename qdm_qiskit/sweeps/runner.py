@@ -90,7 +90,7 @@ def _reservoir_point(config: dict[str, Any], workspace: Workspace) -> tuple[dict
 
 def _qdm_point(config: dict[str, Any], workspace: Workspace) -> tuple[dict, Path, int]:
     from qdm_qiskit.models.config import run_config_from_dict
-    from qdm_qiskit.models.pipeline import train_to_directory
+    from qdm_qiskit.workflows.quantum import train_to_directory
 
     parsed = run_config_from_dict(config)
     directory, result = train_to_directory(parsed, results_dir=workspace.results_dir)

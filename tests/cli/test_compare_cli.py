@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qdm_qiskit.models.compare import real_jets
 from qdm_qiskit.models.config import DataConfig
 from qdm_qiskit.models.data import JetImageData, load_image_data
 from qdm_qiskit.options import options_to_dict
 from qdm_qiskit.results.evaluation import SampleSet, evaluate
 from qdm_qiskit.results.sets import ARRAYS_FILE, SetRecord, write_sets
+from qdm_qiskit.workflows.compare import real_jets
 from tests.cli.test_models_cli import (
     CONFIG as TRAIN_CONFIG,
 )

@@ -236,10 +236,10 @@ RUN_SETS = [
     "quantum angle, engine",
     "quantum angle, aer:FakeManilaV2",
     "quantum angle untrained, engine",
-    "classical matched, DDPM 200",
-    "classical matched, DDIM 20",
     "classical usual, DDPM 200",
     "classical usual, DDIM 20",
+    "classical matched, DDPM 200",
+    "classical matched, DDIM 20",
     "classical usual untrained, DDPM 200",
 ]
 TIDY_COLUMNS = ["set", "subset", "labels", "metric", "value", "uncertainty", "floor",
@@ -248,7 +248,7 @@ TIDY_COLUMNS = ["set", "subset", "labels", "metric", "value", "uncertainty", "fl
 
 def test_run_writes_the_report(tmp_path: Path) -> None:
     args = ["--epochs", "1", "--n", "20", "--shots", "200", "--seed", "4",
-            "--classical-epochs", "5", "--bootstrap", "3"]  # fmt: skip
+            "--classical-iterations", "5", "--bootstrap", "3"]  # fmt: skip
     result = ok(run("run", *args, "--target", "aer:FakeManilaV2", *dirs(tmp_path)))
     results, jobs = tmp_path / "results", tmp_path / "jobs"
     directory = only_dir(results, "run-")
@@ -263,7 +263,7 @@ def test_run_writes_the_report(tmp_path: Path) -> None:
     assert info["seed"] == 4 and info["config"]["train"]["seed"] == 4
     assert info["config"]["train"]["epochs"] == 1
     assert info["target"] == "aer:FakeManilaV2" and info["shots"] == 200
-    assert info["classical"]["epochs"] == 5 and info["bootstrap"] == 3
+    assert info["classical"]["iterations"] == 5 and info["bootstrap"] == 3
     runs = info["job_runs"]
     assert len(runs) == QUICK_RUN.model.steps
     assert (jobs / "ledger.sqlite").is_file()
@@ -420,6 +420,43 @@ def test_model_wider_than_the_target(tmp_path: Path) -> None:
     # the same checkpoint samples fine on the engine
     ok(run("sample", path, "--n", "2", *dirs(tmp_path)))
     assert load_samples(only_dir(tmp_path / "results", "sample-")).shape == (2, 4, 4)
+
+
+def test_run_at_another_resolution_on_the_engine_only(tmp_path: Path) -> None:
+    args = ["--epochs", "1", "--n", "20", "--npix", "8", "--max-jets", "400", "--target",
+            "engine", "--classical-iterations", "3", "--bootstrap", "2"]  # fmt: skip
+    ok(run("run", *args, *dirs(tmp_path)))
+    directory = only_dir(tmp_path / "results", "run-")
+    info = load_info(directory)
+    assert info["config"]["data"]["npix"] == 8 and info["config"]["data"]["max_jets"] == 400
+    assert info["job_runs"] == [] and not (tmp_path / "jobs" / "ledger.sqlite").exists()
+    stored = json.loads((directory / "sets.json").read_text())
+    names = [s["name"] for s in stored["sets"]]
+    assert "quantum angle, engine" in names and not any("aer" in n for n in names)
+    sets = np.load(directory / "sets.npz")
+    assert all(sets[key].shape[1:] == (8, 8) for key in sets.files if key.endswith("images"))
+    metrics = pd.read_csv(directory / "metrics.csv")
+    assert (metrics[metrics["subset"] == "all"]["n_reference"] == 40).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--npix", "6"], "npix must be a multiple of 4"),
+        (["--source", "pythia", "--jets", "0"], "data.jets"),
+        (["--generator-seed", "3"], "apply to source = 'pythia' only"),
+        (["--source", "nowhere/QG_*.npz"], "no file matches"),
+        (["--source", "missing.npz"], "no such file"),
+        (["--max-jets", "5"], "at least 10"),
+    ],
+)
+def test_run_refuses_bad_data_settings_before_training(
+    tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    result = run("run", *args, "--epochs", "1", "--target", "engine", *dirs(tmp_path))
+    assert_one_error_line(result, fragment)
+    assert "epoch" not in result.stderr
+    no_output(tmp_path / "results", "run")
 
 
 def test_run_with_an_unknown_target_fails_before_training(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from qdm_qiskit.models import (
 )
 from qdm_qiskit.models.angle import AngleDenoiser
 from qdm_qiskit.models.checkpoint import restore_model_state
-from qdm_qiskit.models.pipeline import load_model
+from qdm_qiskit.workflows.quantum import load_model
 
 DATA = DataConfig(npix=4, max_jets=200)
 ANGLE_MODEL = ModelConfig(family="angle", num_qubits=4, layers=1, steps=3)

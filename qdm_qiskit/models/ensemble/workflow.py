@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from qdm_qiskit._io import atomic_write_bytes, atomic_write_json, npz_bytes
+from qdm_qiskit._io import artifact_directory, atomic_write_bytes, atomic_write_json, npz_bytes
 from qdm_qiskit.engine import probabilities
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.jobs.manager import Workspace
@@ -40,8 +40,8 @@ from qdm_qiskit.models.ensemble.train import (
     step_generator,
     train_ensemble,
 )
-from qdm_qiskit.models.pipeline import ENGINE, _info, artifact_directory, check_target
-from qdm_qiskit.models.sampling import JobExecutor
+from qdm_qiskit.models.sampling import ENGINE, JobExecutor, check_target
+from qdm_qiskit.provenance import artifact_info
 from qdm_qiskit.results.figures import png_bytes
 from qdm_qiskit.results.report import markdown_table
 
@@ -149,7 +149,7 @@ def _write_training(
     atomic_write_bytes(directory / "report.md", "\n".join(report).encode())
     atomic_write_json(
         directory / "info.json",
-        _info(
+        artifact_info(
             "train",
             config,
             config.train.seed,
@@ -277,7 +277,7 @@ def sample_ensemble_to_directory(
         atomic_write_bytes(out.partial / "summary.csv", summary.to_csv(index=False).encode())
         atomic_write_json(
             out.partial / "info.json",
-            _info("sample", model.config, seed, family="ensemble",
+            artifact_info("sample", model.config, seed, family="ensemble",
                   checkpoint=str(Path(checkpoint).resolve()), target=target, shots=shots,
                   mitigation=mitigation, count=count, seconds=samples.seconds,
                   job_runs=list(samples.run_ids)),

@@ -7,20 +7,13 @@ representations, or against a test split the model trained on, means nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from qdm_qiskit._io import artifact_directory, atomic_write_bytes, atomic_write_json
 from qdm_qiskit.errors import ConfigError
-from qdm_qiskit.models.classical import (
-    ClassicalConfig,
-    ClassicalReference,
-    matched_network,
-    train_reference,
-    usual_network,
-)
 from qdm_qiskit.models.config import DataConfig
 from qdm_qiskit.models.data import JetImageData, load_image_data
 from qdm_qiskit.options import options_from_dict
@@ -35,49 +28,62 @@ from qdm_qiskit.results.comparison import (
 from qdm_qiskit.results.evaluation import Evaluation, RealJets, SampleSet, evaluate
 from qdm_qiskit.results.report import sample_grid_png
 from qdm_qiskit.results.sets import SetRecord, StoredSets, read_sets
+from qdm_qiskit.workflows.references import (
+    ClassicalConfig,
+    ClassicalReference,
+    matched_network,
+    train_reference,
+    usual_network,
+)
 
 
 def real_jets(data: JetImageData) -> RealJets:
-    """Reference = the test split; floor pool = the training split (disjoint from it)."""
+    """Reference = the test split; floor pool = the training split; holdout = validation."""
     test, train = data.splits.test, data.splits.train
-    return RealJets(data.images[test], data.labels[test], data.images[train], data.labels[train])
+    return RealJets(data.images[test], data.labels[test], data.images[train], data.labels[train],
+                    data.images[data.splits.validation])  # fmt: skip
 
 
 def classical_records(
     data: JetImageData,
     *,
     budget: int,
-    prediction: str,
     count: int,
     seed: int,
     config: ClassicalConfig | None = None,
+    matched: bool = True,
 ) -> list[SetRecord]:
-    """Train the matched and usual-size references (and keep an untrained one), then sample.
+    """Train the usual-size and matched references (and keep an untrained one), then sample.
 
-    The matched network predicts what the quantum model predicts (``prediction``), so that the
-    same-budget row differs from the quantum model in the network only; the usual one is the
-    standard epsilon-prediction DDPM. Each trained network is sampled with the DDPM (T steps)
-    and the DDIM (T/10 steps) sampler.
+    The usual U-Net and the budget-matched network are trained alike (same target, schedule,
+    optimiser and iterations) and sampled with the DDPM (T steps) and the DDIM (T/10 steps)
+    sampler; the untrained usual U-Net with DDPM. ``matched=False`` leaves the matched one out.
     """
     config = config or ClassicalConfig()
-    dim = data.images.shape[1] ** 2
+    npix = data.images.shape[1]
     references = [
-        (train_reference(data, matched_network(dim, budget, config), name="classical matched",
-                         config=config, seed=seed, prediction=prediction), ("ddpm", "ddim")),
-        (train_reference(data, usual_network(dim, config), name="classical usual",
-                         config=config, seed=seed), ("ddpm", "ddim")),
-        (train_reference(data, usual_network(dim, config), name="classical usual untrained",
-                         config=config, seed=seed, train=False), ("ddpm",)),
+        (train_reference(data, usual_network(npix, config), name="classical usual",
+                         config=config, seed=seed, conditional=config.conditional),
+         ("ddpm", "ddim")),
+        (train_reference(data, usual_network(npix, config), name="classical usual untrained",
+                         config=config, seed=seed, train=False,
+                         conditional=config.conditional), ("ddpm",)),
     ]  # fmt: skip
+    if matched:
+        network = matched_network(npix, budget, config)
+        matched_reference = train_reference(data, network, name="classical matched",
+                                            config=config, seed=seed)  # fmt: skip
+        references.insert(1, (matched_reference, ("ddpm", "ddim")))
     records = []
     for reference, methods in references:
         for method in methods:
-            records.append(_sampled(reference, method, count, seed + 1))
+            records.append(sampled_record(reference, method, count, seed + 1))
     return records
 
 
-def _sampled(reference: ClassicalReference, method: str, count: int, seed: int) -> SetRecord:
-    images, seconds = reference.generate(count, seed=seed, method=method)
+def sampled_record(reference: ClassicalReference, method: str, count: int, seed: int) -> SetRecord:
+    """Sample ``reference`` with ``method`` and wrap the images as a comparison set."""
+    images, labels, seconds = reference.generate(count, seed=seed, method=method)
     steps = reference.config.fast_steps if method == "ddim" else reference.config.steps
     key = reference.name.replace("classical ", "classical-").replace(" ", "-") + f"-{method}"
     trained = len(reference.history) > 0
@@ -92,13 +98,17 @@ def _sampled(reference: ClassicalReference, method: str, count: int, seed: int) 
         sample_seconds=seconds,
         target="cpu",
         seed=seed,
+        labels=labels,
         history=reference.history if trained else None,
         extra={
             "model": reference.name,
+            "network": type(reference.network).__name__,
             "sampler": method,
             "steps": steps,
-            "prediction": reference.prediction,
+            "prediction": reference.config.prediction,
+            "encoding": reference.encoding.to_dict(),
             "train_seed": reference.seed,
+            **({"label_source": "condition"} if labels is not None else {}),
         },
     )
 
@@ -110,7 +120,10 @@ def evaluate_records(
     names = [r.name for r in records]
     if len(set(names)) != len(names):
         raise ConfigError(f"set names must be unique in a comparison, got {names}")
-    sets = [SampleSet(r.name, r.images, r.labels, r.pairs) for r in records]
+    sets = [
+        SampleSet(r.name, r.images, r.labels, r.pairs, r.extra.get("label_source", "truth"))
+        for r in records
+    ]
     return evaluate(sets, real, seed=seed, bootstrap=bootstrap)
 
 
@@ -191,13 +204,20 @@ def compare_directories(
     results_dir: str | Path = "results",
     seed: int = 0,
     bootstrap: int = 30,
+    notice: Callable[[str], None] | None = None,
 ) -> tuple[Path, Evaluation]:
-    """``qdm compare``: evaluate every set of the given directories together; write a report."""
+    """``qdm compare``: evaluate every set of the given directories together; write a report.
+
+    ``notice`` is told about generated-jet cache shards made on the way (``source = "pythia"``
+    representations whose cache is missing here).
+    """
     if not directories:
         raise ConfigError("give at least one results directory to compare")
     stored = [read_sets(d) for d in directories]
     representation = same_representation(stored)
-    data = load_image_data(options_from_dict(DataConfig, representation, context="representation"))
+    data = load_image_data(
+        options_from_dict(DataConfig, representation, context="representation"), notice=notice
+    )
     records = _unique_names(stored)
     real = real_jets(data)
     evaluation = evaluate_records(records, real, seed=seed, bootstrap=bootstrap)
