@@ -10,13 +10,14 @@ mean image repeated, decoded noise). Then the targets of issue 15 with what was 
 DDIM-vs-DDPM agreement, and what each network size buys at 16x16.
 
 Usage: python benchmarks/bench_jets.py [--quick] [--jets N] [--seeds 0,1,2] [--resolutions 8,16]
-(--quick: 4000 jets, 8x8 only, one seed, 300 iterations, 300 images: a smoke run of minutes)
+       [--encoding log|sqrt] [--prediction v|eps|x0] [--no-ladder]
+(--quick: 4000 jets, 8x8 only, one seed, 300 iterations, 300 images: a smoke run of minutes;
+--encoding/--prediction: the same benchmark with another pixel encoding or network target)
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -109,6 +110,9 @@ def main() -> None:
     parser.add_argument("--jets", type=int, default=None)
     parser.add_argument("--seeds", default=None)
     parser.add_argument("--resolutions", default=None)
+    parser.add_argument("--encoding", choices=("log", "sqrt"), default=None)
+    parser.add_argument("--prediction", choices=("v", "eps", "x0"), default=None)
+    parser.add_argument("--no-ladder", action="store_true")
     args = parser.parse_args()
     bench = JetsBenchmark()
     if args.quick:
@@ -126,6 +130,12 @@ def main() -> None:
         bench = replace(bench, jets=args.jets)
     if args.seeds:
         bench = replace(bench, seeds=tuple(int(s) for s in args.seeds.split(",")))
+    for name in ("encoding", "prediction"):
+        value = getattr(args, name)
+        if value:
+            bench = replace(bench, classical=replace(bench.classical, **{name: value}))
+    if args.no_ladder:
+        bench = replace(bench, ladder=())
     if args.resolutions:
         bench = replace(bench, resolutions=tuple(int(s) for s in args.resolutions.split(",")))
     started = time.perf_counter()
@@ -195,7 +205,10 @@ def main() -> None:
             out.partial / "info.json",
             {
                 "kind": "bench-jets",
-                "bench": json.loads(json.dumps(options_to_dict(bench), default=list)),
+                "bench": {
+                    **options_to_dict(replace(bench, classical=None)),
+                    "classical": options_to_dict(bench.classical),
+                },
                 "versions": package_versions(),
             },
         )
