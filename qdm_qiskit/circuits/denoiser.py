@@ -35,6 +35,7 @@ from qdm_qiskit.errors import ConfigError
 
 Ansatz = Literal["hardware_efficient", "strongly_entangling"]
 Conditioning = Literal["per_step", "time_embedding"]
+Embedding = Literal["phase", "conjugate"]
 Encoding = Literal["none", "angle", "amplitude", "amplitude_complex"]
 
 
@@ -46,6 +47,7 @@ def denoising_circuit(
     steps: int = 1,
     ansatz: Ansatz = "hardware_efficient",
     conditioning: Conditioning = "per_step",
+    embedding: Embedding = "phase",
     encoding: Encoding = "none",
     reupload: bool = False,
     entanglement: Literal["linear", "ring"] = "ring",
@@ -68,7 +70,8 @@ def denoising_circuit(
       ``3 * layers * (n + m)``);
     - inputs: ``x`` (angle encoding, ``n``), ``amp_y``/``amp_z`` (amplitude encoding) and ``tau``
       (time embedding: ``steps`` angles, ``RZ(tau[t-1])`` on every data qubit before step ``t``'s
-      PQC; the steps run ``t = T, ..., 1``).
+      PQC, and with ``embedding="conjugate"`` ``RZ(-tau[t-1])`` after it; the steps run
+      ``t = T, ..., 1``).
 
     Args:
         num_data_qubits: qubits holding the state being denoised.
@@ -78,6 +81,10 @@ def denoising_circuit(
         steps: reverse steps chained in this circuit.
         ansatz: ``hardware_efficient`` (RY, RZ + entangler) or ``strongly_entangling``.
         conditioning: ``per_step`` parameter sets or shared weights with a ``time_embedding``.
+        embedding: ``phase`` (``RZ(tau)`` before the PQC) or ``conjugate`` (``RZ(tau)`` before
+            and ``RZ(-tau)`` after, so that a PQC equal to the identity makes the whole step the
+            identity at every ``t``: the starting point a direct state denoiser needs, since
+            returning ``|x_t>`` unchanged is the bar it must beat).
         encoding: how the input enters: ``none`` (prepared elsewhere), ``angle``, ``amplitude``
             (real) or ``amplitude_complex``.
         reupload: re-apply the angle encoding before every step after the first.
@@ -97,6 +104,7 @@ def denoising_circuit(
     n_steps = check_count("steps", steps)
     check_choice("ansatz", ansatz, ("hardware_efficient", "strongly_entangling"))
     check_choice("conditioning", conditioning, ("per_step", "time_embedding"))
+    check_choice("embedding", embedding, ("phase", "conjugate"))
     check_choice("encoding", encoding, ("none", "angle", "amplitude", "amplitude_complex"))
     check_choice("entanglement", entanglement, ("linear", "ring"))
     check_choice("entangler", entangler, ("cz", "cx"))
@@ -134,6 +142,9 @@ def denoising_circuit(
             _adopt(block, roles, vectors)
             shared = block
         circuit.compose(shared, qubits=[*data, *anc], inplace=True)
+        if tau is not None and embedding == "conjugate":
+            for qubit in data:
+                circuit.rz(-tau[t - 1], qubit)
         if m and measure_ancillas:
             outcome = ClassicalRegister(m, f"anc_t{t:0{width}d}")
             circuit.add_register(outcome)
@@ -154,6 +165,7 @@ def denoising_circuit(
             "steps": n_steps,
             "ansatz": ansatz,
             "conditioning": conditioning,
+            "embedding": embedding,
             "encoding": encoding,
             "reupload": reupload,
             "entanglement": entanglement,

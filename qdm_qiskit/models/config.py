@@ -104,6 +104,15 @@ class ModelConfig:
         entangler: ``cz`` or ``cx`` in the hardware-efficient ansatz.
         complex_noise: complex Gaussian noise on amplitudes (``state``).
         prediction: ``x0`` or ``noise`` (``angle``).
+        noise_scale: ``state``: ``image`` draws noise of expected norm 1, the norm of the
+            encoded image, so that ``alpha_bar`` is the signal's share of the state; ``amplitude``
+            gives every amplitude unit variance (norm ``sqrt(2^n)``: at ``alpha_bar = 0.95`` a
+            64-pixel state is already 77% noise), the behaviour before issue 16.
+        init: ``state``: ``random`` weights (``0.1 N(0, 1)``) or ``identity``: zero weights, an
+            even number of CZ layers (``CZ^2 = 1``) and a ``conjugate`` time embedding
+            (``RZ(tau) PQC RZ(-tau)``), so that the untrained reverse step returns its input
+            unchanged, the bar a denoiser must beat, and training can only start from there
+            (identity-block initialisation, Grant et al. 2019).
     """
 
     family: Family = "state"
@@ -116,6 +125,8 @@ class ModelConfig:
     entangler: Literal["cz", "cx"] = "cz"
     complex_noise: bool = True
     prediction: Literal["x0", "noise"] = "x0"
+    noise_scale: Literal["image", "amplitude"] = "image"
+    init: Literal["random", "identity"] = "random"
 
     def __post_init__(self) -> None:
         _choice("model.family", self.family, FAMILIES)
@@ -132,6 +143,17 @@ class ModelConfig:
         if not isinstance(self.complex_noise, bool):
             raise ConfigError("model.complex_noise must be true or false")
         _choice("model.prediction", self.prediction, ("x0", "noise"))
+        _choice("model.noise_scale", self.noise_scale, ("image", "amplitude"))
+        _choice("model.init", self.init, ("random", "identity"))
+        if self.init == "identity":
+            if self.family != "state":
+                raise ConfigError("model.init = 'identity' applies to the state family only")
+            if self.layers % 2 or self.entangler != "cz":
+                raise ConfigError(
+                    "model.init = 'identity' needs an even number of layers and entangler = "
+                    f"'cz' (CZ layers cancel in pairs); got layers = {self.layers}, "
+                    f"entangler = {self.entangler!r}"
+                )
 
 
 @dataclass(frozen=True)

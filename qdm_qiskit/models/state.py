@@ -5,10 +5,15 @@ Representation: a jet image ``p`` (pixels summing to 1) is the state ``sum_j sqr
 pixels with the image's intensities: a hardware sample *is* a jet image estimate.
 
 Forward process: ``x_t = normalise(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps)`` with (complex)
-Gaussian ``eps``; ``x_{t-1}`` uses the same ``eps``, so a training pair lies on one noising path.
+Gaussian ``eps`` scaled to the image's norm (``E|eps|^2 = 1``, ``model.noise_scale = "image"``),
+so that ``abar_t`` is the signal's share of the state; ``x_{t-1}`` uses the same ``eps``, so a
+training pair lies on one noising path.
 Reverse step: one shared PQC (hardware-efficient, ``layers`` deep) preceded by ``RZ(tau_t)`` on
 every qubit, the timestep embedding. Loss: infidelity ``1 - |<x_{t-1}|P(theta, tau_t)|x_t>|^2``.
 Sampling: a normalised complex Gaussian state, then the PQC for ``t = T, ..., 1``.
+With ``model.init = "identity"`` the step is ``RZ(tau_t) PQC RZ(-tau_t)`` with zero weights: the
+untrained model returns its input, the bar a denoiser must beat (``identity_loss``,
+``noised_images``; ``benchmarks/bench_state.py`` measures both).
 
 A limitation to know (and the reason the paper reports reconstructions): the reverse process is
 one fixed unitary, and a unitary maps the Haar-random ensemble of normalised complex Gaussian
@@ -45,6 +50,7 @@ class StateDenoiser(QuantumDiffusionModel):
             num_data_qubits=model.num_qubits,
             layers=model.layers,
             conditioning="time_embedding",
+            embedding="conjugate" if model.init == "identity" else "phase",
             entangler=model.entangler,
         )
         super().__init__(config, circuit, device=device)
@@ -52,6 +58,14 @@ class StateDenoiser(QuantumDiffusionModel):
         self.register_buffer("alpha_bars", alpha_bars.to(self.engine.device), persistent=False)
         taus = torch.tensor(time_angles(model.steps), dtype=self.engine.real_dtype)
         self.register_buffer("taus", taus.to(self.engine.device), persistent=False)
+
+    def reset_parameters(self, generator: torch.Generator) -> None:
+        """``0.1 N(0, 1)`` angles, or zeros (the identity step) with ``model.init = "identity"``."""
+        if self.config.model.init == "identity":
+            with torch.no_grad():
+                self.weights.zero_()
+            return
+        super().reset_parameters(generator)
 
     def parameter_count(self) -> ParameterCount:
         """All parameters are circuit angles."""
@@ -65,10 +79,14 @@ class StateDenoiser(QuantumDiffusionModel):
         return torch.tensor(amplitudes, dtype=self.engine.dtype, device=self.device)
 
     def _noise(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-        real = torch.randn(shape, generator=generator, dtype=self.engine.real_dtype)
+        """Gaussian noise per amplitude, of unit expected norm per row unless ``amplitude``."""
+        scale = 1.0
+        if self.config.model.noise_scale == "image":
+            scale = 1.0 / np.sqrt(shape[-1])
+        real = torch.randn(shape, generator=generator, dtype=self.engine.real_dtype) * scale
         if not self.config.model.complex_noise:
             return real.to(self.device).to(self.engine.dtype)
-        imag = torch.randn(shape, generator=generator, dtype=self.engine.real_dtype)
+        imag = torch.randn(shape, generator=generator, dtype=self.engine.real_dtype) * scale
         return (torch.complex(real, imag) / np.sqrt(2.0)).to(self.device)
 
     def noised(self, x0: torch.Tensor, steps: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -83,15 +101,29 @@ class StateDenoiser(QuantumDiffusionModel):
         steps = torch.as_tensor(step, device=self.device).expand(batch)
         return self.engine(self.weights, self.taus[steps][:, None], initial_state=states)
 
-    def loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Mean infidelity of the predicted ``|x_{t-1}>`` at random steps."""
-        size = batch.shape[0]
-        steps = torch.randint(1, self.config.model.steps + 1, (size,), generator=generator)
+    def _training_pair(
+        self, batch: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(|x_t>, |x_{t-1}>, t)`` at random steps, both on one noising path."""
+        steps = torch.randint(
+            1, self.config.model.steps + 1, (batch.shape[0],), generator=generator
+        )
         steps = steps.to(self.device)
         noise = self._noise(tuple(batch.shape), generator)
-        target = self.noised(batch, steps - 1, noise)
-        predicted = self.denoise_step(self.noised(batch, steps, noise), steps)
-        return (1.0 - fidelity(predicted, target)).mean()
+        return self.noised(batch, steps, noise), self.noised(batch, steps - 1, noise), steps
+
+    def loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Mean infidelity of the predicted ``|x_{t-1}>`` at random steps."""
+        noisy, target, steps = self._training_pair(batch, generator)
+        return (1.0 - fidelity(self.denoise_step(noisy, steps), target)).mean()
+
+    def identity_loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """:meth:`loss` of a model that returns ``|x_t>`` unchanged: the bar a denoiser must beat.
+
+        Draws the same steps and noise as :meth:`loss` from an equally seeded generator.
+        """
+        noisy, target, _ = self._training_pair(batch, generator)
+        return (1.0 - fidelity(noisy, target)).mean()
 
     def prior(self, count: int, seed: int) -> torch.Tensor:
         """Starting states of the reverse process: normalised complex Gaussian vectors."""
@@ -111,12 +143,22 @@ class StateDenoiser(QuantumDiffusionModel):
         self, images: np.ndarray, *, seed: int, executor: Executor | None = None
     ) -> np.ndarray:
         """Noise ``images`` to step ``T`` (the forward process) and run the reverse process."""
+        return self._reverse(self._noised_to_end(images, seed), executor)
+
+    @torch.no_grad()
+    def noised_images(self, images: np.ndarray, *, seed: int) -> np.ndarray:
+        """The images :meth:`reconstruct` starts from (same seed, same noise), unreconstructed.
+
+        Returning these is what a denoiser that does nothing achieves.
+        """
+        pixels = probabilities(self._noised_to_end(images, seed)).double().cpu().numpy()
+        return pixels.reshape(np.shape(images))
+
+    def _noised_to_end(self, images: np.ndarray, seed: int) -> torch.Tensor:
         x0 = self.encode(images)
         generator = torch.Generator().manual_seed(seed)
         steps = torch.full((x0.shape[0],), self.config.model.steps, device=self.device)
-        return self._reverse(
-            self.noised(x0, steps, self._noise(tuple(x0.shape), generator)), executor
-        )
+        return self.noised(x0, steps, self._noise(tuple(x0.shape), generator))
 
     @torch.no_grad()
     def _reverse(self, states: torch.Tensor, executor: Executor | None) -> np.ndarray:
@@ -144,6 +186,7 @@ class StateDenoiser(QuantumDiffusionModel):
             layers=model.layers,
             steps=model.steps,
             conditioning="time_embedding",
+            embedding="conjugate" if model.init == "identity" else "phase",
             encoding="amplitude_complex",
             entangler=model.entangler,
             measure_data=True,
