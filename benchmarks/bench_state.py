@@ -37,12 +37,12 @@ from qdm_qiskit.models.data import load_image_data
 from qdm_qiskit.models.factory import build_model
 from qdm_qiskit.models.state import StateDenoiser
 from qdm_qiskit.models.train import evaluate
+from qdm_qiskit.results.metrics import wootters_rows
 
 
 def image_fidelity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(sum_j sqrt(a_j b_j))^2`` per pair of unit-sum images."""
-    flat_a, flat_b = a.reshape(len(a), -1), b.reshape(len(b), -1)
-    return np.sqrt(np.clip(flat_a, 0, None) * np.clip(flat_b, 0, None)).sum(axis=1) ** 2
+    """``(sum_j sqrt(a_j b_j))^2 = cos^2`` of the Wootters distance, per pair of images."""
+    return np.cos(wootters_rows(a.reshape(len(a), -1), b.reshape(len(b), -1))) ** 2
 
 
 #: Variant name -> (noise_scale, init).
@@ -50,13 +50,22 @@ VARIANTS = {"before": ("amplitude", "random"), "noise fixed": ("image", "random"
             "identity init": ("image", "identity")}  # fmt: skip
 
 
+def qubits(npix: int) -> int:
+    """Register of an amplitude-encoded npix x npix image."""
+    return int(np.log2(npix * npix))
+
+
 def config(npix: int, variant: str, seed: int, epochs: int) -> RunConfig:
-    qubits = int(np.log2(npix * npix))
     noise_scale, init = VARIANTS[variant]
     return RunConfig(
         data=DataConfig(npix=npix),
         model=ModelConfig(
-            family="state", num_qubits=qubits, layers=6, steps=4, noise_scale=noise_scale, init=init
+            family="state",
+            num_qubits=qubits(npix),
+            layers=6,
+            steps=4,
+            noise_scale=noise_scale,
+            init=init,
         ),
         train=TrainConfig(epochs=epochs, batch_size=64, learning_rate=0.02, seed=seed),
     )
@@ -115,7 +124,7 @@ def main() -> None:
                 spread = values.std(ddof=1) if len(values) > 1 else 0.0
                 return f"{values.mean():{form}} +- {spread:{form}}"
 
-            print(f"| {npix}x{npix} | {int(np.log2(npix * npix))} | {variant} | "
+            print(f"| {npix}x{npix} | {qubits(npix)} | {variant} | "
                   f"{cell('infidelity')} | {cell('identity_infidelity')} | "
                   f"{cell('reconstruction')} | {cell('noised_input')} | "
                   f"{cell('start_gradient', '.4f')} | "

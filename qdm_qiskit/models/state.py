@@ -24,6 +24,8 @@ steps (ancillas measured and reset, QuDDPM) are what make quantum-state generati
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -36,7 +38,7 @@ from qdm_qiskit.models.base import (
     sampling_rows,
     time_angles,
 )
-from qdm_qiskit.models.config import RunConfig
+from qdm_qiskit.models.config import ModelConfig, RunConfig
 
 
 class StateDenoiser(QuantumDiffusionModel):
@@ -46,13 +48,7 @@ class StateDenoiser(QuantumDiffusionModel):
 
     def __init__(self, config: RunConfig, *, device: torch.device | str | None = None) -> None:
         model = config.model
-        circuit = denoising_circuit(
-            num_data_qubits=model.num_qubits,
-            layers=model.layers,
-            conditioning="time_embedding",
-            embedding="conjugate" if model.init == "identity" else "phase",
-            entangler=model.entangler,
-        )
+        circuit = denoising_circuit(**_step_options(model))
         super().__init__(config, circuit, device=device)
         alpha_bars = torch.tensor(self.schedule.alpha_bars, dtype=self.engine.real_dtype)
         self.register_buffer("alpha_bars", alpha_bars.to(self.engine.device), persistent=False)
@@ -182,13 +178,9 @@ class StateDenoiser(QuantumDiffusionModel):
         """
         model = self.config.model
         circuit = denoising_circuit(
-            num_data_qubits=model.num_qubits,
-            layers=model.layers,
+            **_step_options(model),
             steps=model.steps,
-            conditioning="time_embedding",
-            embedding="conjugate" if model.init == "identity" else "phase",
             encoding="amplitude_complex",
-            entangler=model.entangler,
             measure_data=True,
         )
         start = amplitude_encoding_values(
@@ -201,3 +193,14 @@ class StateDenoiser(QuantumDiffusionModel):
         for k in range(model.steps):
             named[f"tau[{k}]"] = taus[k + 1]  # RZ(tau[t-1]) precedes step t
         return circuit, sampling_rows(circuit, start, named.__getitem__)
+
+
+def _step_options(model: ModelConfig) -> dict[str, Any]:
+    """The denoising step's builder options, shared by the engine and the sampling circuit."""
+    return {
+        "num_data_qubits": model.num_qubits,
+        "layers": model.layers,
+        "conditioning": "time_embedding",
+        "embedding": "conjugate" if model.init == "identity" else "phase",
+        "entangler": model.entangler,
+    }
