@@ -25,11 +25,11 @@ Usage: python benchmarks/bench_state.py [--quick] [--resolutions 8 16] [--seeds 
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 import torch
+from _seeded import seeded_parser, seeded_settings
 
 from qdm_qiskit.models import RunConfig, train_model
 from qdm_qiskit.models.config import DataConfig, ModelConfig, TrainConfig
@@ -38,6 +38,7 @@ from qdm_qiskit.models.factory import build_model
 from qdm_qiskit.models.state import StateDenoiser
 from qdm_qiskit.models.train import evaluate
 from qdm_qiskit.results.metrics import wootters_rows
+from qdm_qiskit.stats import mean_sd
 
 
 def image_fidelity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -102,15 +103,8 @@ def measure(run: RunConfig) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--resolutions", type=int, nargs="+", default=[8, 16])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=30)
-    args = parser.parse_args()
-    resolutions, seeds, epochs = args.resolutions, args.seeds, args.epochs
-    if args.quick:
-        resolutions, seeds, epochs = [8], [0], 3
+    args = seeded_parser(__doc__.splitlines()[0], resolutions=[8, 16], epochs=30).parse_args()
+    resolutions, seeds, epochs = seeded_settings(args, quick=8)
     torch.manual_seed(0)
     print("| npix | qubits | variant | validation infidelity | identity | reconstruction "
           "fidelity | noised input | gradient at start | train s |")  # fmt: skip
@@ -120,9 +114,7 @@ def main() -> None:
             rows = [measure(config(npix, variant, seed, epochs)) for seed in seeds]
 
             def cell(key: str, form: str = ".3f", rows: list[dict[str, float]] = rows) -> str:
-                values = np.array([r[key] for r in rows])
-                spread = values.std(ddof=1) if len(values) > 1 else 0.0
-                return f"{values.mean():{form}} +- {spread:{form}}"
+                return mean_sd([r[key] for r in rows], form)
 
             print(f"| {npix}x{npix} | {qubits(npix)} | {variant} | "
                   f"{cell('infidelity')} | {cell('identity_infidelity')} | "

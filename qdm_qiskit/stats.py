@@ -25,3 +25,10 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
     ranks = rankdata(scores)
     u = ranks[positive].sum() - n_pos * (n_pos + 1) / 2
     return float(u / (n_pos * n_neg))
+
+
+def mean_sd(values: object, form: str = ".3g") -> str:
+    """``"mean +- sd"`` of per-seed values (sample sd; 0 for one value), as tables report them."""
+    array = np.asarray(values, dtype=float)
+    spread = array.std(ddof=1) if array.size > 1 else 0.0
+    return f"{array.mean():{form}} +- {spread:{form}}"

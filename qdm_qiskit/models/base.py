@@ -110,6 +110,13 @@ class QuantumDiffusionModel(torch.nn.Module, ABC):
         """Where the weights and the engine live."""
         return self.weights.device
 
+    def fit(self, train_images: np.ndarray) -> None:
+        """Fit what the representation learns from the training split (default: nothing).
+
+        Called once before training, on the training split only; what it fits is saved with the
+        weights, so that a loaded checkpoint encodes and decodes as it was trained.
+        """
+
     @abstractmethod
     def encode(self, images: np.ndarray) -> torch.Tensor:
         """Images ``(N, npix, npix)`` -> training tensor on the model's device."""

@@ -94,8 +94,9 @@ class ModelConfig:
         family: ``state`` (direct state denoiser, Cacioppo et al.: amplitude-encoded images,
             Gaussian noise on amplitudes, infidelity loss) or ``angle`` (angle-encoded patch
             denoiser, Kolle/Baidachna style: ``<Z_i>`` readout, MSE loss).
-        num_qubits: data qubits; ``state`` needs ``2**num_qubits == npix**2``, ``angle`` needs
-            ``num_qubits`` to divide ``npix**2`` (patches of ``num_qubits`` pixels).
+        num_qubits: data qubits; ``state`` needs ``2**num_qubits == npix**2``; ``angle`` reads
+            the image in patches of ``num_qubits`` pixels (at most ``npix**2``; the last patch is
+            zero-padded when ``num_qubits`` does not divide ``npix**2``).
         layers: ansatz layers per denoising step.
         steps: diffusion steps T.
         schedule: ``linear`` or ``cosine`` noise schedule.
@@ -103,7 +104,18 @@ class ModelConfig:
         beta_end: last step's noise probability (linear schedule).
         entangler: ``cz`` or ``cx`` in the hardware-efficient ansatz.
         complex_noise: complex Gaussian noise on amplitudes (``state``).
-        prediction: ``x0`` or ``noise`` (``angle``).
+        prediction: ``angle``: what the network predicts, ``x0``, ``noise`` (``eps``) or ``v``
+            (``sqrt(abar) eps - sqrt(1 - abar) x0``, Salimans & Ho 2022). An ``x0`` network
+            trained with MSE predicts ``E[x0 | x_t]``, which a weak network shrinks to the mean
+            image; with ``noise`` or ``v`` the randomness of the reverse steps carries through.
+        context: ``angle``: what each patch's circuit reads. ``patch``: its own ``num_qubits``
+            pixels (no information flows between patches); ``image``: the whole image,
+            re-uploaded chunk by chunk with that patch last (:func:`reuploading_denoiser`,
+            ``patches`` times the circuit depth and weights).
+        standardise: ``angle``: diffuse per-pixel standardised values (mean and spread of the
+            training split), so that every pixel spans the noise's range and the prior the
+            sampler starts from matches the data's scale; decoded samples drop pixel fractions
+            below the training split's 1% quantile of lit pixels.
         noise_scale: ``state``: ``image`` draws noise of expected norm 1, the norm of the
             encoded image, so that ``alpha_bar`` is the signal's share of the state; ``amplitude``
             gives every amplitude unit variance (norm ``sqrt(2^n)``: at ``alpha_bar = 0.95`` a
@@ -124,7 +136,9 @@ class ModelConfig:
     beta_end: float = 0.5
     entangler: Literal["cz", "cx"] = "cz"
     complex_noise: bool = True
-    prediction: Literal["x0", "noise"] = "x0"
+    prediction: Literal["x0", "noise", "v"] = "x0"
+    context: Literal["patch", "image"] = "patch"
+    standardise: bool = False
     noise_scale: Literal["image", "amplitude"] = "image"
     init: Literal["random", "identity"] = "random"
 
@@ -142,7 +156,15 @@ class ModelConfig:
         _choice("model.entangler", self.entangler, ("cz", "cx"))
         if not isinstance(self.complex_noise, bool):
             raise ConfigError("model.complex_noise must be true or false")
-        _choice("model.prediction", self.prediction, ("x0", "noise"))
+        _choice("model.prediction", self.prediction, ("x0", "noise", "v"))
+        _choice("model.context", self.context, ("patch", "image"))
+        if not isinstance(self.standardise, bool):
+            raise ConfigError("model.standardise must be true or false")
+        if self.family != "angle":
+            for name, default in (("prediction", "x0"), ("context", "patch"),
+                                  ("standardise", False)):  # fmt: skip
+                if getattr(self, name) != default:
+                    raise ConfigError(f"model.{name} applies to the angle family only")
         _choice("model.noise_scale", self.noise_scale, ("image", "amplitude"))
         _choice("model.init", self.init, ("random", "identity"))
         if self.init == "identity":
@@ -218,10 +240,10 @@ class RunConfig(RunSections):
                 f"the state model amplitude-encodes npix**2 = {pixels} pixels, which needs "
                 f"2**num_qubits = {pixels}; got num_qubits = {n} (latent dimension {2**n})"
             )
-        if self.model.family == "angle" and pixels % n:
+        if self.model.family == "angle" and n > pixels:
             raise ConfigError(
-                f"the angle model reads patches of num_qubits = {n} pixels, which must divide "
-                f"npix**2 = {pixels}"
+                f"the angle model reads patches of num_qubits = {n} pixels, more than the "
+                f"npix**2 = {pixels} pixels of the image"
             )
 
 
@@ -260,11 +282,14 @@ def load_run_config(path: str | Path) -> RunConfig:
 
 
 #: ``qdm run``'s embedded default: 4x4 jet images, the angle-encoded denoiser on 4 qubits with 10
-#: diffusion steps; trains in seconds and samples on a noisy fake device in well under a minute.
+#: diffusion steps of a cosine schedule (which reaches noise), ``v``-prediction on per-pixel
+#: standardised pixels (samples keep the jets' spread instead of collapsing to the mean image);
+#: trains in seconds and samples on a noisy fake device in well under a minute.
 QUICK_RUN = RunConfig(
     data=DataConfig(npix=4, max_jets=1200),
     model=ModelConfig(
-        family="angle", num_qubits=4, layers=4, steps=10, beta_start=1e-3, beta_end=0.3
+        family="angle", num_qubits=4, layers=4, steps=10, schedule="cosine", prediction="v",
+        standardise=True,
     ),
     train=TrainConfig(epochs=10, batch_size=32, learning_rate=0.03),
 )

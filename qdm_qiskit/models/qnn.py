@@ -177,7 +177,7 @@ def qnn_prediction(model: AngleDenoiser, connector: torch.nn.Module, x_t: torch.
     """The model's prediction with the PQC evaluated by ``connector`` instead of the engine."""
     inputs = model.circuit_inputs(x_t, steps).double().cpu()
     readout = connector(inputs).to(model.device, dtype=x_t.dtype)
-    return model.head(readout.reshape(x_t.shape))
+    return model.head(readout.reshape(x_t.shape[0], -1))
 
 
 def zero_projector(num_qubits: int) -> SparsePauliOp:

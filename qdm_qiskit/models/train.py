@@ -106,6 +106,7 @@ def train_model(
     keep_state_buffers()
     data = load_image_data(config.data) if data is None else data
     model = build_model(config, device=device)
+    model.fit(data.part("train"))
     train_x = model.encode(data.part("train"))
     validation_x = model.encode(data.part("validation"))
     trainable = [p for p in model.parameters() if p.requires_grad]

@@ -106,6 +106,7 @@ def _run_into(
 ) -> RunReport:
     seed = config.train.seed
     family = config.model.family
+    untrained.fit(data.part("train"))
     stage(f"training a {family} model")
     training = train_model(
         config, data=data, checkpoint=directory / "checkpoint.pt", on_epoch=on_epoch

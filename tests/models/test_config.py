@@ -53,6 +53,8 @@ def test_defaults_are_consistent() -> None:
     assert config.data.npix**2 == 2**config.model.num_qubits
     assert QUICK_RUN.model.family == "angle"
     assert QUICK_RUN.data.npix**2 % QUICK_RUN.model.num_qubits == 0
+    assert (QUICK_RUN.model.schedule, QUICK_RUN.model.prediction) == ("cosine", "v")
+    assert QUICK_RUN.model.standardise
 
 
 def test_empty_mapping_gives_the_defaults() -> None:
@@ -121,16 +123,19 @@ def test_state_model_accepts_matching_sizes(npix: int, num_qubits: int) -> None:
     assert config.data.npix**2 == 2**config.model.num_qubits
 
 
-@pytest.mark.parametrize(("npix", "num_qubits"), [(4, 3), (4, 5), (4, 6), (3, 2), (5, 4)])
-def test_angle_model_needs_patches_dividing_the_image(npix: int, num_qubits: int) -> None:
-    with pytest.raises(ConfigError, match="must divide"):
+@pytest.mark.parametrize(("npix", "num_qubits"), [(2, 5), (3, 10), (2, 16)])
+def test_angle_model_refuses_patches_wider_than_the_image(npix: int, num_qubits: int) -> None:
+    with pytest.raises(ConfigError, match="more than the"):
         RunConfig(
             data=DataConfig(npix=npix), model=ModelConfig(family="angle", num_qubits=num_qubits)
         )
 
 
-@pytest.mark.parametrize(("npix", "num_qubits"), [(4, 1), (4, 2), (4, 8), (4, 16), (3, 3), (6, 4)])
-def test_angle_model_accepts_dividing_patches(npix: int, num_qubits: int) -> None:
+@pytest.mark.parametrize(
+    ("npix", "num_qubits"),
+    [(4, 1), (4, 2), (4, 8), (4, 16), (3, 3), (6, 4), (4, 3), (4, 5), (8, 6), (3, 2), (5, 4)],
+)
+def test_angle_model_accepts_any_patch_width_up_to_the_image(npix: int, num_qubits: int) -> None:
     RunConfig(data=DataConfig(npix=npix), model=ModelConfig(family="angle", num_qubits=num_qubits))
 
 
@@ -172,7 +177,10 @@ def test_size_mismatch_from_a_mapping_is_a_config_error() -> None:
         ("model", "entangler", "swap"),
         ("model", "complex_noise", 1),
         ("model", "complex_noise", "yes"),
-        ("model", "prediction", "v"),
+        ("model", "prediction", "eps"),
+        ("model", "context", "global"),
+        ("model", "standardise", "yes"),
+        ("model", "standardise", 1),
         ("train", "epochs", 0),
         ("train", "epochs", 1.5),
         ("train", "batch_size", 0),
