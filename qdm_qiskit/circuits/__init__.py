@@ -49,6 +49,7 @@ from qdm_qiskit.circuits.reservoir import (
     unitary_infidelity,
     xxz_hamiltonian,
 )
+from qdm_qiskit.circuits.reupload import reuploading_denoiser
 from qdm_qiskit.circuits.serialize import load_circuit, save_circuit
 from qdm_qiskit.circuits.transpile import (
     CircuitSummary,
@@ -92,6 +93,7 @@ __all__ = [
     "load_circuit",
     "reservoir_circuit",
     "reservoir_hamiltonian",
+    "reuploading_denoiser",
     "save_circuit",
     "scrambling_angles",
     "scrambling_circuit",

@@ -22,6 +22,7 @@ from qdm_qiskit.circuits.noise import (
     scrambling_layer,
 )
 from qdm_qiskit.circuits.reservoir import reservoir_circuit
+from qdm_qiskit.circuits.reupload import reuploading_denoiser
 from qdm_qiskit.diffusion.schedules import NoiseSchedule
 from qdm_qiskit.errors import ConfigError
 from qdm_qiskit.options import did_you_mean, options_from_dict
@@ -35,6 +36,7 @@ BUILDERS: dict[str, Callable[..., QuantumCircuit]] = {
         hardware_efficient_ansatz,
         strongly_entangling_ansatz,
         denoising_circuit,
+        reuploading_denoiser,
         depolarizing_circuit,
         amplitude_damping_circuit,
         scrambling_layer,

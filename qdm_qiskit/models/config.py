@@ -288,7 +288,12 @@ def load_run_config(path: str | Path) -> RunConfig:
 QUICK_RUN = RunConfig(
     data=DataConfig(npix=4, max_jets=1200),
     model=ModelConfig(
-        family="angle", num_qubits=4, layers=4, steps=10, schedule="cosine", prediction="v",
+        family="angle",
+        num_qubits=4,
+        layers=4,
+        steps=10,
+        schedule="cosine",
+        prediction="v",
         standardise=True,
     ),
     train=TrainConfig(epochs=10, batch_size=32, learning_rate=0.03),

@@ -26,6 +26,7 @@ MINIMAL_ARGUMENTS = {
     "hardware_efficient_ansatz": {"num_qubits": 2, "layers": 1},
     "strongly_entangling_ansatz": {"num_qubits": 2, "layers": 1},
     "denoising_circuit": {"num_data_qubits": 2, "layers": 1},
+    "reuploading_denoiser": {"num_qubits": 2, "chunks": 2, "layers": 1},
     "depolarizing_circuit": {"num_qubits": 1, "schedule": {"steps": 3}, "step": 2},
     "amplitude_damping_circuit": {"num_qubits": 1, "schedule": {"steps": 3}, "step": 2},
     "scrambling_layer": {"num_qubits": 2},

@@ -42,6 +42,7 @@ from qdm_qiskit.circuits import (
     label_encoding,
     label_encoding_values,
     reservoir_circuit,
+    reuploading_denoiser,
     scrambling_circuit,
     scrambling_layer,
     strongly_entangling_ansatz,
@@ -209,6 +210,9 @@ def _all_rotations() -> QuantumCircuit:
 
 
 PURE_BUILDERS: dict[str, Callable[[], QuantumCircuit]] = {
+    "reupload-chunks3-cx": lambda: reuploading_denoiser(
+        num_qubits=3, chunks=3, layers=1, entangler="cx"
+    ),
     "denoise-none-per_step-cz-hea": lambda: denoising_circuit(num_data_qubits=3, layers=2),
     "denoise-angle-time-cx-reupload-steps3": lambda: denoising_circuit(
         num_data_qubits=3,

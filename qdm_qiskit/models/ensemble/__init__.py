@@ -15,7 +15,13 @@ from qdm_qiskit.models.ensemble.config import (
     EnsembleRunConfig,
     EnsembleTrainConfig,
 )
-from qdm_qiskit.models.ensemble.distances import fidelity_kernel, mean_fidelity, mmd, wasserstein
+from qdm_qiskit.models.ensemble.distances import (
+    fidelity_kernel,
+    mean_fidelity,
+    mmd,
+    outcome_mmd,
+    wasserstein,
+)
 from qdm_qiskit.models.ensemble.model import EnsembleDiffusion
 from qdm_qiskit.models.ensemble.store import load_ensemble_checkpoint, save_ensemble_checkpoint
 from qdm_qiskit.models.ensemble.tasks import circle_states, cluster_states, haar_states
@@ -49,6 +55,7 @@ __all__ = [
     "load_ensemble_checkpoint",
     "mean_fidelity",
     "mmd",
+    "outcome_mmd",
     "save_ensemble_checkpoint",
     "train_ensemble",
     "wasserstein",

@@ -21,7 +21,7 @@ from qdm_qiskit.models.config import (
     sections_from_dict,
 )
 
-TASKS = ("cluster", "circle")
+TASKS = ("cluster", "circle", "jets")
 
 
 @dataclass(frozen=True)
@@ -30,20 +30,30 @@ class EnsembleDataConfig:
 
     Attributes:
         task: ``cluster`` (states near ``|0...0>``: amplitude 1 on ``|0...0>`` and complex
-            Gaussian amplitudes of size ``scale`` elsewhere, normalised) or ``circle`` (each
+            Gaussian amplitudes of size ``scale`` elsewhere, normalised), ``circle`` (each
             qubit ``cos(phi)|0> + sin(phi)|1>``, ``phi`` uniform: the great circle with
-            ``<Y> = 0``).
+            ``<Y> = 0``) or ``jets`` (amplitude-encoded jet images ``sum_j sqrt(p_j)|j>`` on
+            ``log2(npix^2)`` qubits: measuring the state in the computational basis draws pixels
+            with the image's intensities).
         scale: spread of the cluster (QuDDPM: 0.08).
-        train_size: states the model is trained on (QuDDPM: 100).
-        test_size: held-out states, and generated samples evaluated against them.
-        seed: seed of the data (train and test sets are disjoint draws).
+        train_size: states the model is trained on (QuDDPM: 100); ``jets``: the first jets of
+            the training split.
+        test_size: held-out states, and generated samples evaluated against them; ``jets``: the
+            first jets of the test split.
+        seed: seed of the data (train and test sets are disjoint draws); ``jets``: the split
+            seed.
+        npix: ``jets`` only: the image side.
+        source: ``jets`` only: ``sample`` (the shipped jets), ``pythia`` (the generated-jet
+            cache, 20000 jets of dataset seed 0) or EnergyFlow ``.npz`` files.
     """
 
-    task: Literal["cluster", "circle"] = "cluster"
+    task: Literal["cluster", "circle", "jets"] = "cluster"
     scale: float = 0.08
     train_size: int = 100
     test_size: int = 100
     seed: int = 12
+    npix: int = 4
+    source: str = "sample"
 
     def __post_init__(self) -> None:
         _choice("data.task", self.task, TASKS)
@@ -51,6 +61,11 @@ class EnsembleDataConfig:
         _integer("data.train_size", self.train_size, 2, 100_000)
         _integer("data.test_size", self.test_size, 2, 100_000)
         _integer("data.seed", self.seed, 0, 2**32 - 1)
+        _integer("data.npix", self.npix, 2, 64)
+        if not isinstance(self.source, str) or not self.source:
+            raise ConfigError("data.source must be 'sample', 'pythia' or a path to .npz files")
+        if self.task != "jets" and (self.npix, self.source) != (4, "sample"):
+            raise ConfigError("data.npix and data.source apply to the jets task only")
 
 
 @dataclass(frozen=True)
@@ -124,22 +139,24 @@ class EnsembleTrainConfig:
     """Step-by-step training (QuDDPM trains step T first, then T-1, ..., then 1).
 
     Attributes:
-        loss: ``mmd`` (fidelity-kernel maximum mean discrepancy, QuDDPM's "natural distance")
-            or ``wasserstein`` (optimal transport with cost ``1 - fidelity``).
+        loss: ``mmd`` (fidelity-kernel maximum mean discrepancy, QuDDPM's "natural distance"),
+            ``outcome_mmd`` (the same with the classical fidelity of the computational-basis
+            outcome distributions: phase-blind, for ensembles read out by measurement such as
+            the ``jets`` task) or ``wasserstein`` (optimal transport with cost ``1 - fidelity``).
         iterations: Adam steps per diffusion step (QuDDPM: 2001 at lr 5e-4).
         learning_rate: Adam's step size.
         seed: seed of the initial weights, the prior states and the measurement outcomes.
         dtype: ``complex64`` or ``complex128``.
     """
 
-    loss: Literal["mmd", "wasserstein"] = "mmd"
+    loss: Literal["mmd", "outcome_mmd", "wasserstein"] = "mmd"
     iterations: int = 400
     learning_rate: float = 0.03
     seed: int = 0
     dtype: Literal["complex64", "complex128"] = "complex64"
 
     def __post_init__(self) -> None:
-        _choice("train.loss", self.loss, ("mmd", "wasserstein"))
+        _choice("train.loss", self.loss, ("mmd", "outcome_mmd", "wasserstein"))
         _integer("train.iterations", self.iterations, 1, 1_000_000)
         _positive("train.learning_rate", self.learning_rate)
         _integer("train.seed", self.seed, 0, 2**32 - 1)
@@ -155,8 +172,14 @@ class EnsembleRunConfig(RunSections):
     train: EnsembleTrainConfig = field(default_factory=EnsembleTrainConfig)
 
     def __post_init__(self) -> None:
-        if self.data.task == "circle" and self.data.scale != EnsembleDataConfig.scale:
+        if self.data.task != "cluster" and self.data.scale != EnsembleDataConfig.scale:
             raise ConfigError("data.scale applies to the cluster task only")
+        pixels, n = self.data.npix**2, self.model.num_qubits
+        if self.data.task == "jets" and pixels != 2**n:
+            raise ConfigError(
+                f"the jets task amplitude-encodes npix**2 = {pixels} pixels, which needs "
+                f"2**num_qubits = {pixels}; got num_qubits = {n}"
+            )
 
 
 #: QuDDPM's published configurations (Francis-Hsu/QuantGenMdl notebooks), with their reported

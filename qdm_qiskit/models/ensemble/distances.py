@@ -9,6 +9,11 @@ fidelity whenever one state is pure).
 - :func:`mmd`: QuDDPM's "natural distance" ``2 r12 - r11 - r22`` with ``r = 1 - mean F``, which
   is the (biased) squared maximum mean discrepancy of the fidelity kernel. Zero for identical
   ensembles; about 0.4-0.7 between a structured ensemble and Haar noise.
+- :func:`outcome_mmd`: the same MMD with the *classical* fidelity kernel of the computational-
+  basis outcome distributions, ``(sum_j sqrt(p_j q_j))^2`` with ``p = |psi|^2`` (the diagonal of
+  ``rho`` when mixed). It is blind to phases, which no computational-basis readout sees: for an
+  ensemble read out by measurement (amplitude-encoded jet images, where outcome ``j`` is pixel
+  ``j``) it spends no training on phases that never reach the output.
 - :func:`wasserstein`: optimal transport between the two empirical distributions with cost
   ``1 - F`` (QuDDPM's circle task). Solved exactly: an assignment for equal sizes, a transport
   linear program otherwise; the gradient is that of the optimal plan's cost (envelope theorem),
@@ -29,7 +34,7 @@ def fidelity_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``(N, M)`` fidelities (superfidelities when an ensemble is mixed) between ``a`` and ``b``."""
     if a.dim() == 2 and b.dim() == 2:
         overlap = a.conj() @ b.T
-        return overlap.real**2 + overlap.imag**2
+        return overlap.abs() ** 2 if not overlap.is_complex() else overlap.real**2 + overlap.imag**2
     rho, sigma = density_matrix(a), density_matrix(b)
     # tr(rho_i sigma_j) = sum_kl rho_i[k, l] sigma_j[l, k]
     cross = torch.einsum("ikl,jlk->ij", rho, sigma).real
@@ -46,6 +51,25 @@ def mmd(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         + fidelity_kernel(b, b).mean()
         - 2 * fidelity_kernel(a, b).mean()
     )
+
+
+def outcome_amplitudes(states: torch.Tensor) -> torch.Tensor:
+    """``sqrt(p_j)`` of the outcome distribution ``p = |psi|^2`` (or ``diag(rho)``), real.
+
+    The square root is taken of ``p + 1e-12``: its slope is infinite at 0, and empty pixels sit
+    exactly there.
+    """
+    if states.dim() == 3:
+        probabilities = torch.diagonal(states, dim1=1, dim2=2).real.clamp_min(0.0)
+    else:
+        probabilities = states.real**2 + states.imag**2
+    return (probabilities + 1e-12).sqrt()
+
+
+def outcome_mmd(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """MMD of the classical fidelity kernel of the outcome distributions (phase-blind)."""
+    _check_pair(a, b)
+    return mmd(outcome_amplitudes(a), outcome_amplitudes(b))
 
 
 def wasserstein(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -6,9 +6,14 @@ is the low bit of the index) and draws from an explicit seed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from qdm_qiskit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from qdm_qiskit.models.ensemble.config import EnsembleDataConfig
 
 
 def cluster_states(*, num_qubits: int, size: int, scale: float, seed: int) -> np.ndarray:
@@ -46,6 +51,48 @@ def haar_states(*, num_qubits: int, size: int, seed: int) -> np.ndarray:
     dim = 2**num_qubits
     states = rng.standard_normal((size, dim)) + 1j * rng.standard_normal((size, dim))
     return states / np.linalg.norm(states, axis=1, keepdims=True)
+
+
+def jet_amplitudes(images: np.ndarray) -> np.ndarray:
+    """``sum_j sqrt(p_j)|j>`` of normalised images ``(N, npix, npix)``: states ``(N, npix^2)``.
+
+    Pixel ``j`` (row-major) is basis state ``j``, so measuring all qubits draws pixel ``j`` with
+    probability ``p_j``, and ``|amplitude|^2`` of a generated state is its image.
+    """
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    return np.sqrt(np.clip(flat, 0.0, None)).astype(np.complex128)
+
+
+def jet_images(states: np.ndarray, npix: int) -> np.ndarray:
+    """The images ``|amplitude|^2`` of states ``(N, npix^2)`` (each sums to 1)."""
+    probabilities = np.abs(np.asarray(states)) ** 2
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    return probabilities.reshape(len(probabilities), npix, npix)
+
+
+def jet_task_states(
+    data: EnsembleDataConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Train and test states of the ``jets`` task, and their quark (1) / gluon (0) labels.
+
+    The first ``train_size`` jets of the training split and the first ``test_size`` of the test
+    split (split seed ``data.seed``); refuses sizes the splits do not hold.
+    """
+    from qdm_qiskit.models.config import DataConfig
+    from qdm_qiskit.models.data import load_image_data
+
+    jets = load_image_data(DataConfig(source=data.source, npix=data.npix, split_seed=data.seed))
+    parts = []
+    for name, size in (("train", data.train_size), ("test", data.test_size)):
+        index = getattr(jets.splits, name)
+        if size > len(index):
+            raise ConfigError(
+                f"data.{name}_size = {size}, but the {name} split of {data.source!r} holds "
+                f"{len(index)} jets"
+            )
+        parts.append((jet_amplitudes(jets.images[index[:size]]), jets.labels[index[:size]]))
+    (train, train_labels), (test, test_labels) = parts
+    return train, test, train_labels, test_labels
 
 
 def task_states(task: str, *, num_qubits: int, size: int, scale: float, seed: int) -> np.ndarray:

@@ -25,10 +25,10 @@ import torch
 
 from qdm_qiskit.errors import ConfigError, QdmError
 from qdm_qiskit.models.ensemble.config import EnsembleRunConfig
-from qdm_qiskit.models.ensemble.distances import mean_fidelity, mmd, wasserstein
+from qdm_qiskit.models.ensemble.distances import mean_fidelity, mmd, outcome_mmd, wasserstein
 from qdm_qiskit.models.ensemble.forward import diffuse
 from qdm_qiskit.models.ensemble.model import EnsembleDiffusion
-from qdm_qiskit.models.ensemble.tasks import task_states
+from qdm_qiskit.models.ensemble.tasks import jet_task_states, task_states
 
 #: Seed offsets, so that train, test and generator streams never coincide.
 TEST_DATA_OFFSET = 1
@@ -44,11 +44,16 @@ class EnsembleTrainingFailed(QdmError):
 
 @dataclass(frozen=True, eq=False)
 class EnsembleData:
-    """Train and test ensembles at ``t = 0`` and the training ensemble diffused to every step."""
+    """Train and test ensembles at ``t = 0`` and the training ensemble diffused to every step.
+
+    ``train_labels`` and ``test_labels``: quark (1) / gluon (0) labels of the ``jets`` task.
+    """
 
     train: np.ndarray
     test: np.ndarray
     diffused: list[torch.Tensor]
+    train_labels: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +81,10 @@ StepCallback = Callable[[dict[str, float]], None]
 def ensemble_data(config: EnsembleRunConfig) -> EnsembleData:
     """The task's train/test states and the forward-diffused training ensemble."""
     data, model = config.data, config.model
+    if data.task == "jets":
+        train, test, train_labels, test_labels = jet_task_states(data)
+        diffused = diffuse(train, model, seed=data.seed + DIFFUSION_OFFSET)
+        return EnsembleData(train, test, diffused, train_labels, test_labels)
     train = task_states(data.task, num_qubits=model.num_qubits, size=data.train_size,
                         scale=data.scale, seed=data.seed)  # fmt: skip
     test = task_states(data.task, num_qubits=model.num_qubits, size=data.test_size,
@@ -84,8 +93,8 @@ def ensemble_data(config: EnsembleRunConfig) -> EnsembleData:
 
 
 def distance_function(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """The loss by name: ``mmd`` or ``wasserstein``."""
-    return {"mmd": mmd, "wasserstein": wasserstein}[name]
+    """The loss by name: ``mmd``, ``outcome_mmd`` or ``wasserstein``."""
+    return {"mmd": mmd, "outcome_mmd": outcome_mmd, "wasserstein": wasserstein}[name]
 
 
 def build_ensemble_model(

@@ -29,9 +29,12 @@ from qdm_qiskit.models.ensemble.config import (
     QUDDPM_CLUSTER_2,
     EnsembleRunConfig,
 )
+from qdm_qiskit.models.ensemble.jets import evaluate_jets
 from qdm_qiskit.models.ensemble.model import EnsembleDiffusion
 from qdm_qiskit.models.ensemble.store import load_ensemble_checkpoint
+from qdm_qiskit.models.ensemble.tasks import jet_images
 from qdm_qiskit.models.ensemble.train import (
+    EnsembleData,
     EnsembleTrainingResult,
     StepCallback,
     build_ensemble_model,
@@ -42,8 +45,9 @@ from qdm_qiskit.models.ensemble.train import (
 )
 from qdm_qiskit.models.sampling import ENGINE, JobExecutor, check_target
 from qdm_qiskit.provenance import artifact_info
+from qdm_qiskit.results.comparison import metric_table
 from qdm_qiskit.results.figures import png_bytes
-from qdm_qiskit.results.report import markdown_table
+from qdm_qiskit.results.report import markdown_table, sample_grid_png
 
 #: QuDDPM's test distance at t = 0 (in its preset's loss) for its published tasks (stored
 #: generations of Francis-Hsu/QuantGenMdl; see ../shared/reference/qdm-literature.md).
@@ -79,12 +83,43 @@ def train_ensemble_to_directory(
         result = train_ensemble(config, checkpoint=out.partial / "checkpoint.pt", data=data,
                                 on_step=on_step, device=device)  # fmt: skip
         evaluation = evaluate_ensemble(result.model, data, seed=config.train.seed)
-        untrained = evaluate_ensemble(
-            build_ensemble_model(config, device=device), data, seed=config.train.seed
-        )
+        untrained_model = build_ensemble_model(config, device=device)
+        untrained = evaluate_ensemble(untrained_model, data, seed=config.train.seed)
         summary = summarize(config, evaluation, untrained)
         _write_training(out.partial, config, result, evaluation, summary)
+        if config.data.task == "jets":
+            _write_jets(out.partial, result.model, untrained_model, data)
     return out.final, replace(result, checkpoint=out.final / "checkpoint.pt"), summary
+
+
+def _write_jets(
+    directory: Path, model: EnsembleDiffusion, untrained: EnsembleDiffusion, data: EnsembleData
+) -> None:
+    """Jet metrics of the generated images (``jets.csv``), their table and ``samples.png``."""
+    count = model.config.data.test_size
+    sets, evaluation = evaluate_jets(model, untrained, data, count=count,
+                                     seed=model.config.train.seed)  # fmt: skip
+    atomic_write_bytes(directory / "jets.csv", evaluation.table.to_csv(index=False).encode())
+    npix = model.config.data.npix
+    real = {"real test jets": jet_images(data.test, npix)}
+    grid = {**real, **{s.name: s.images for s in sets}}
+    atomic_write_bytes(directory / "samples.png", sample_grid_png(grid))
+    table = metric_table(evaluation, "all", [s.name for s in sets])
+    text = [
+        "",
+        "## Generated jets",
+        "",
+        f"{count} images per set against the {count} test jets; floor = training jets of the "
+        "same size. A generated image is the state's outcome distribution: exact "
+        "(`|amplitude|^2`, infinite shots) or the histogram of a stated number of shots.",
+        "",
+        markdown_table(table),
+        "",
+        "![real and generated jets](samples.png)",
+        "",
+    ]
+    report = (directory / "report.md").read_text(encoding="utf-8") + "\n".join(text)
+    atomic_write_bytes(directory / "report.md", report.encode())
 
 
 def summarize(

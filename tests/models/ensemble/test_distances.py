@@ -16,6 +16,7 @@ from qdm_qiskit.models.ensemble.distances import (
     fidelity_kernel,
     mean_fidelity,
     mmd,
+    outcome_mmd,
     transport_plan,
     wasserstein,
 )
@@ -294,3 +295,40 @@ def test_bad_ensembles_raise_config_error(distance) -> None:  # type: ignore[no-
         distance(a[:0], a)
     with pytest.raises(ConfigError, match="different dimensions"):
         distance(a, torch.tensor(pure(3, 2, 0)))
+
+
+# -- outcome MMD (phase-blind, what a computational-basis readout sees) -----------------------
+
+
+def _random_states(count: int, dim: int, seed: int) -> torch.Tensor:
+    rng = np.random.default_rng(seed)
+    states = rng.standard_normal((count, dim)) + 1j * rng.standard_normal((count, dim))
+    return torch.as_tensor(states / np.linalg.norm(states, axis=1, keepdims=True))
+
+
+def test_outcome_mmd_ignores_phases_and_equals_mmd_on_their_magnitudes() -> None:
+    a, b = _random_states(6, 8, 0), _random_states(5, 8, 1)
+    phases = torch.exp(1j * torch.as_tensor(np.random.default_rng(2).uniform(0, 6, (6, 8))))
+    assert float(outcome_mmd(a * phases, b)) == pytest.approx(float(outcome_mmd(a, b)), abs=1e-9)
+    magnitudes = mmd(a.abs().to(torch.complex128), b.abs().to(torch.complex128))
+    assert float(outcome_mmd(a, b)) == pytest.approx(float(magnitudes), abs=1e-5)
+    assert float(outcome_mmd(a, a)) == pytest.approx(0.0, abs=1e-9)
+    assert float(mmd(a * phases, a)) > 0.1  # the quantum MMD sees the phases
+
+
+def test_outcome_mmd_reads_the_diagonal_of_mixed_states() -> None:
+    pure = _random_states(4, 4, 3)
+    rho = torch.einsum("ni,nj->nij", pure, pure.conj())
+    dephased = torch.diag_embed(torch.diagonal(rho, dim1=1, dim2=2))
+    other = _random_states(3, 4, 4)
+    value = float(outcome_mmd(pure, other))
+    assert float(outcome_mmd(rho, other)) == pytest.approx(value, abs=1e-6)
+    assert float(outcome_mmd(dephased, other)) == pytest.approx(value, abs=1e-6)
+
+
+def test_outcome_mmd_has_finite_gradients_at_empty_outcomes() -> None:
+    states = torch.zeros((3, 4), dtype=torch.complex128)
+    states[:, 0] = 1.0
+    states.requires_grad_(True)
+    outcome_mmd(states, _random_states(3, 4, 5)).backward()
+    assert states.grad is not None and torch.isfinite(states.grad.real).all()
